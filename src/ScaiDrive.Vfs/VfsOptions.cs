@@ -1,0 +1,45 @@
+using ScaiDrive.Client;
+
+namespace ScaiDrive.Vfs;
+
+public sealed record VfsOptions
+{
+    /// <summary>Cache directory: block cache, staging files, write journal, cursors, overlay. Survives remounts.</summary>
+    public required string CacheDirectory { get; init; }
+
+    /// <summary>Disk cache limit (block cache; staged writes are never evicted).</summary>
+    public long CacheMaxBytes { get; init; } = 10L * 1024 * 1024 * 1024;
+
+    /// <summary>Memory for cached and read-ahead blocks, all files together.</summary>
+    public long MemoryBudgetBytes { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>Mount one share as the root; null shows every share of the user as a directory.</summary>
+    public ShareId? Share { get; init; }
+
+    public bool ReadOnly { get; init; }
+
+    /// <summary>How long the kernel may keep attributes and entries without asking (also the core's metadata TTL).</summary>
+    public TimeSpan AttributeTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a "no such file" answer is cached.</summary>
+    public TimeSpan NegativeEntryTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long after the last close an upload waits, so that rewrites coalesce.</summary>
+    public TimeSpan WriteBackDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>New files up to this size go in one multipart POST; larger ones through resumable sessions.</summary>
+    public long SmallUploadThreshold { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>Poll interval of the change feed when no WebSocket nudge is connected.</summary>
+    public TimeSpan ChangePollInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Follow the change feed at all (tests of the bare core may switch it off).</summary>
+    public bool FollowChanges { get; init; } = true;
+
+    /// <summary>Stable ID of this mount as a sync device; kept in the cache directory when null.</summary>
+    public string? DeviceId { get; init; }
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

@@ -146,13 +146,11 @@ public sealed class ScaiDriveServer : IAsyncDisposable
             kestrel.Limits.MinResponseDataRate = null;
         });
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(options.TimeProvider);
         builder.Services.AddSingleton(drive);
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(faults);
         builder.Services.AddSingleton<Authenticator>();
         builder.Services.AddSingleton<ChangeHub>(_ => drive.Hub);
-        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(_ => { });
 
         WebApplication app = builder.Build();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();

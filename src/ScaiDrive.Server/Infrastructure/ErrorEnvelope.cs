@@ -13,11 +13,11 @@ internal sealed partial class ErrorEnvelopeMiddleware
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    public ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger, TimeProvider time)
+    public ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger, ScaiDriveServerOptions options)
     {
         _next = next;
         _logger = logger;
-        _time = time;
+        _time = options.TimeProvider;
     }
 
     public async Task InvokeAsync(HttpContext context)

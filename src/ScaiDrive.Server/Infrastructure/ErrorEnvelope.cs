@@ -79,6 +79,14 @@ internal sealed partial class ErrorEnvelopeMiddleware
             context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        if (ex.Headers is { } headers)
+        {
+            foreach ((string name, string value) in headers)
+            {
+                context.Response.Headers[name] = value;
+            }
+        }
+
         object detail = ex.ValidationErrors is { } errors ? errors : ex.Message;
         var body = new ErrorBody(
             detail,

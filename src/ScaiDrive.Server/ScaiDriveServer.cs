@@ -207,7 +207,7 @@ public sealed class ScaiDriveServer : IAsyncDisposable
             fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using (var writer = new StreamWriter(path, System.Text.Encoding.UTF8, fileOptions))
+        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), fileOptions))
         {
             writer.Write(value + "\n");
         }

@@ -85,7 +85,9 @@ public sealed class AuthTests : ServerTest
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Server.DataDirectory, "admin-token")));
         }
 
-        Assert.Equal(Server.OwnerToken, File.ReadAllText(Server.Server.TokenFile).Trim());
+        // Read as bytes: `cat DIR/token` in a shell must give exactly the token (no BOM).
+        byte[] raw = await File.ReadAllBytesAsync(Server.Server.TokenFile, TestContext.Current.CancellationToken);
+        Assert.Equal(Server.OwnerToken + "\n", System.Text.Encoding.ASCII.GetString(raw));
     }
 
     [Fact]

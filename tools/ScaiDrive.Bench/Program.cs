@@ -1,0 +1,6 @@
+namespace ScaiDrive.Bench;
+
+internal static class Program
+{
+    public static int Main(string[] args) => 0;
+}

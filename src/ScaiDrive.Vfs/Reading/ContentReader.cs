@@ -459,6 +459,13 @@ internal sealed partial class ContentReader : IAsyncDisposable
         long position = Math.Max(state.PrefetchEnd, AlignDown(state.LastReadOffset));
         while (position < desiredEnd && state.InFlight < _options.MaxReadAheadRequests)
         {
+            // Only whole requests (or the file's tail): topping up the window a block at a time as the reader
+            // creeps forward would turn read-ahead into one small request per block.
+            if (desiredEnd - position < requestBytes && desiredEnd < AlignUp(size))
+            {
+                break;
+            }
+
             long requestEnd = Math.Min(position + requestBytes, desiredEnd);
             List<Block>? run = null;
             bool starved = false;

@@ -146,9 +146,10 @@ public sealed class UploadQueueTests : IAsyncDisposable
         await chunkEntered.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
         _queue.Hold(key);
-        await Eventually.TrueAsync(() => _server.Aborts == 1 && _queue.GetStatus().UploadingCount == 0, "cancelled and aborted");
+        var journal = new UploadJournal(_cache.Journal);
+        await Eventually.TrueAsync(() => _server.Aborts == 1 && journal.Read(key)?.SessionId is null, "cancelled, aborted, session forgotten");
         Assert.Equal(0, _server.SessionCount);
-        Assert.Null(Assert.Single(new UploadJournal(_cache.Journal).LoadAll()).SessionId);
+        Assert.Equal(UploadState.Held, Assert.Single(_queue.GetStatus().Items).State);
 
         _server.Hook = null;
         byte[] second = Eventually.Bytes(_server.ChunkSize * 2, 2);

@@ -170,6 +170,7 @@ internal sealed partial class UploadQueue
             ReplaceFileId = target.ReplaceFileId,
             BaseVersionId = target.BaseVersionId,
             ChecksumSha256 = sha,
+            ChunkSize = _options.ChunkSize,
         };
         long generation = request.Generation;
         var options = new ResumableUploadOptions

@@ -205,6 +205,45 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         Assert.Equal(files.Count, root.Files.Count(f => f.Name.StartsWith("fault-", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(ChunkSize * 3 + 5)]
+    public async Task Crash_after_the_upload_landed_but_before_the_record_was_removed_makes_no_duplicate(int length)
+    {
+        byte[] content = Eventually.Bytes(length, 9);
+        var key = StagedFileKey.New();
+        FileItem first;
+        var recording = new RecordingTransport(new ClientUploadTransport(_client));
+        await using (var queue = new UploadQueue(recording, Options(smallThreshold: 2000), null, TimeProvider.System))
+        {
+            UploadRequest request = _cache.Stage(key, content, 1, NewFile("once.bin"));
+            await queue.EnqueueAsync(request, Ct);
+            first = (await queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct))!;
+
+            // Put back the record as it was just before the upload completed (with its completed session for the large file).
+            Assert.Equal(length > 2000 ? 1 : 0, recording.SessionIds.Count);
+            var journal = new UploadJournal(_cache.Journal);
+            await journal.WriteAsync(JournalRecord.From(request, DateTimeOffset.UtcNow) with
+            {
+                SessionId = recording.SessionIds.FirstOrDefault().Value,
+                SessionGeneration = recording.SessionIds.Count > 0 ? 1 : null,
+            }, Ct);
+        }
+
+        await using var recovered = new UploadQueue(_client, Options(smallThreshold: 2000), null, TimeProvider.System);
+        var uploaded = new TaskCompletionSource<FileItem>(TaskCreationOptions.RunContinuationsAsynchronously);
+        recovered.Uploaded += (_, _, item) => uploaded.TrySetResult(item);
+        recovered.Failed += (_, failure) => uploaded.TrySetException(new InvalidOperationException(failure.Message));
+        await recovered.RecoverAsync(Ct);
+        FileItem again = await uploaded.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal(first.Id, again.Id);
+        FolderListing root = await _client.ListChildrenAsync(_share, null, cancellationToken: Ct);
+        Assert.Single(root.Files, f => f.Name.StartsWith("once", StringComparison.Ordinal));
+        Assert.Single(await _client.ListVersionsAsync(first.Id, Ct));
+        Assert.Empty(Directory.GetFiles(_cache.Journal));
+    }
+
     private async Task UploadReplacementAsync(FileItem file, byte[] content)
     {
         var request = new CreateUploadSessionRequest(_share, file.FolderId, file.Name, content.Length)

@@ -605,6 +605,41 @@ public sealed class UploadQueueTests : IAsyncDisposable
         Assert.Empty(_events.Failed);
     }
 
+    [Fact]
+    public async Task A_replaced_file_deleted_elsewhere_sends_the_content_to_recovery()
+    {
+        FileItem gone = _server.Seed("deleted.txt", [1]);
+        await _server.DeleteFileAsync(gone.Id, Ct);
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [4, 5, 6], 1, Replace(gone)), Ct);
+
+        _clock.Advance(s_delay);
+        await Eventually.TrueAsync(() => !_events.Failed.IsEmpty, "failure reported");
+
+        UploadFailure failure = Assert.Single(_events.Failed).Failure;
+        Assert.Equal((ScaiDriveErrorKind.NotFound, UploadFailureDisposition.MovedToRecovery), (failure.Kind, failure.Disposition));
+        Assert.Equal([4, 5, 6], File.ReadAllBytes(failure.RecoveryPath!));
+        Assert.True(File.Exists(Path.Combine(_cache.Staging, key.Value)), "the staged file stays the façade's");
+    }
+
+    [Fact]
+    public async Task Drain_returns_with_held_keys_still_pending_and_says_so()
+    {
+        var held = StagedFileKey.New();
+        var free = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(held, [1], 1, NewFile("held.txt")), Ct);
+        await _queue.EnqueueAsync(_cache.Stage(free, [2], 1, NewFile("free.txt")), Ct);
+        _queue.Hold(held);
+
+        await _queue.DrainAsync(null, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        UploadQueueStatus status = _queue.GetStatus();
+        Assert.Equal((1, 1), (status.PendingCount, status.HeldCount));
+        Assert.Equal(held, Assert.Single(status.Items).Key);
+        Assert.NotNull(_server.FindByName("free.txt"));
+        Assert.Null(_server.FindByName("held.txt"));
+    }
+
     private static void StoredFileAssert(FakeUploadServer.StoredFile file, byte[] content, long version)
     {
         Assert.Equal(content, file.Content);

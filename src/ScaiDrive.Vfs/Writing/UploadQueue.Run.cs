@@ -253,8 +253,7 @@ internal sealed partial class UploadQueue
             else if (entry.Request.Generation == request.Generation && entry.TargetVersion == snapshot.TargetVersion)
             {
                 current = true;
-                entry.Removed = true;
-                _entries.Remove(request.Key);
+                RemoveEntryUnsynchronized(entry);
                 conflictOf = entry.ConflictOf;
                 stray = entry.StrayFileId;
                 completion = entry.Completion;
@@ -462,8 +461,7 @@ internal sealed partial class UploadQueue
             current = !entry.Removed && entry.Request.Generation == snapshot.Request.Generation && entry.TargetVersion == snapshot.TargetVersion;
             if (current)
             {
-                entry.Removed = true;
-                _entries.Remove(request.Key);
+                RemoveEntryUnsynchronized(entry);
                 completion = entry.Completion;
             }
         }

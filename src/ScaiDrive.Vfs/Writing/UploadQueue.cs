@@ -162,7 +162,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
     }
 
     /// <summary>Loads what a previous run left in the journal and schedules it; the core shows these files as local nodes.</summary>
-    public async Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<JournalRecord> records = _journal.LoadAll((path, ex) => LogCorruptRecord(path, ex));
         var pending = new List<PendingUpload>(records.Count);
@@ -174,7 +174,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             UploadRequest request = record.ToRequest();
             if (!File.Exists(request.StagedPath))
             {
-                await ForgetMissingRecordAsync(request, now, cancellationToken);
+                ForgetMissingRecord(request, now);
                 continue;
             }
 
@@ -209,7 +209,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             Schedule(entry);
         }
 
-        return pending;
+        return Task.FromResult<IReadOnlyList<PendingUpload>>(pending);
     }
 
     /// <summary>Records the request durably and schedules it (after the delay). A higher generation supersedes a lower one.</summary>
@@ -348,14 +348,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         lock (_gate)
         {
             _landed.Remove(key);
-            if (!_entries.Remove(key, out entry))
+            if (!_entries.TryGetValue(key, out entry))
             {
                 return;
             }
 
-            entry.Removed = true;
-            entry.Timer?.Dispose();
-            entry.Timer = null;
+            RemoveEntryUnsynchronized(entry);
             if (entry.State == UploadState.Uploading)
             {
                 toCancel = entry.UploadCts;
@@ -561,6 +559,15 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>The key is done (landed, failed or cancelled): no timer may start it again.</summary>
+    private void RemoveEntryUnsynchronized(Entry entry)
+    {
+        entry.Removed = true;
+        entry.Timer?.Dispose();
+        entry.Timer = null;
+        _entries.Remove(entry.Request.Key);
+    }
+
     private void SignalChangedUnsynchronized()
     {
         _changed.TrySetResult();
@@ -714,7 +721,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
     }
 
-    private async Task ForgetMissingRecordAsync(UploadRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    private void ForgetMissingRecord(UploadRequest request, DateTimeOffset now)
     {
         LogRecoveredMissing(request.Key, request.StagedPath);
         var failure = new UploadFailure(request.Target, ScaiDriveErrorKind.Other, $"staged file '{request.StagedPath}' is missing; nothing to upload", null)
@@ -735,7 +742,6 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             _failures.Add(failure);
         }
 
-        await Task.CompletedTask.WaitAsync(cancellationToken);
         RaiseFailed(request.Key, failure);
     }
 

@@ -15,14 +15,30 @@ public sealed partial class VfsFileSystem
     private void OnUploaded(StagedFileKey key, long generation, FileItem item)
     {
         Node? node;
+        bool unlinked;
         lock (_gate)
         {
             _byKey.TryGetValue(key, out node);
+            unlinked = _unlinkedKeys.Remove(key);
         }
 
         if (node is not null)
         {
             _ = RunInBackground(node, () => ApplyUploadedAsync(node, key, generation, item));
+        }
+        else if (unlinked)
+        {
+            // A new file unlinked here while its upload was landing, and forgotten since: what landed goes to the trash.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await _client.DeleteFileAsync(item.Id, permanent: false, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (ScaiDriveApiException)
+                {
+                }
+            });
         }
     }
 
@@ -75,19 +91,19 @@ public sealed partial class VfsFileSystem
         {
             lock (_gate)
             {
-                if (node.Staged?.Key != key && node.PendingRequest?.Key != key)
+                if (node.Unlinked)
+                {
+                    // Removed here while its upload was landing: what landed goes to the trash too.
+                    strayFile = node.FileId == item.Id ? null : item.Id;
+                }
+                else if (node.Staged?.Key != key && node.PendingRequest?.Key != key)
                 {
                     return; // Superseded: the node moved on to another staged copy.
                 }
-
-                if (node.FileId is { } known && known != item.Id)
+                else if (node.FileId is { } known && known != item.Id)
                 {
                     // An upload of a temp file that was meanwhile renamed over another file: the content now goes to that
                     // file, so this copy on the server is a stray.
-                    strayFile = item.Id;
-                }
-                else if (node.Unlinked)
-                {
                     strayFile = item.Id;
                 }
                 else

@@ -53,6 +53,8 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
     private readonly Dictionary<StagedFileKey, Node> _byKey = new();
     // Recovered new files (journal of a previous run) waiting for their folder's first listing to place them.
     private readonly List<Node> _unplaced = new();
+    // Keys of new files unlinked before their upload was confirmed; bounded, oldest dropped.
+    private readonly HashSet<StagedFileKey> _unlinkedKeys = new();
     private readonly Node _root;
 
     private readonly ConcurrentDictionary<ulong, OpenFile> _handles = new();

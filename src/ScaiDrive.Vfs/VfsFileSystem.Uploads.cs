@@ -64,17 +64,22 @@ public sealed partial class VfsFileSystem
         }
     }
 
-    private async Task RunInBackground(Node node, Func<Task> work)
+    private Task RunInBackground(Node node, Func<Task> work)
     {
-        try
+        Task task = Task.Run(async () =>
         {
-            await Task.Yield();
-            await work().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            LogBackgroundFailed(ex, PathOf(node));
-        }
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogBackgroundFailed(ex, PathOf(node));
+            }
+        });
+        _background.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     /// <summary>

@@ -47,6 +47,7 @@ public sealed class ContentReaderServerTests : IAsyncLifetime
             MaxReadAheadBytes = 16 * Block,
             MaxRequestBytes = 4 * Block,
             DiskLimitBytes = diskLimit,
+            DiskWriteBacklogBytes = 32 * Block,
         };
         return (new ContentReader(source, options, null, TimeProvider.System), source);
     }

@@ -26,6 +26,9 @@ public sealed class ContentReaderTests : IDisposable
             MaxReadAheadBytes = 16 * Block,
             MaxRequestBytes = 4 * Block,
             SeekToleranceBytes = 2 * Block,
+
+            // Deterministic disk contents: the writer may hold the whole budget instead of skipping blocks.
+            DiskWriteBacklogBytes = 32 * Block,
         };
         return new ContentReader(_source, configure?.Invoke(options) ?? options, null, TimeProvider.System);
     }

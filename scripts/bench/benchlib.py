@@ -214,7 +214,8 @@ def cmd_wait_local(args):
 class Sd:
     def __init__(self, url, token_file, share=None):
         self.url = url.rstrip("/")
-        with open(token_file) as f:
+        # utf-8-sig: the local server writes its token file with a byte-order mark.
+        with open(token_file, encoding="utf-8-sig") as f:
             self.token = f.read().strip()
         self.share = share
 

@@ -46,7 +46,8 @@ side_scaidrive() {
   SD_SHARE=$("$PY" "$LIB/benchlib.py" sd-share "$SD_URL" "$SD_TOKEN_FILE")
   export BENCH_SD_URL="$SD_URL" BENCH_SD_TOKEN_FILE="$SD_TOKEN_FILE" BENCH_SD_SHARE="$SD_SHARE"
   # curl reads the header from a file, so the token never shows in ps.
-  (umask 077; printf 'Authorization: Bearer %s\n' "$(cat "$SD_TOKEN_FILE")" >"$RUN/auth.hdr")
+  # The byte-order mark the server writes at the start of its token file is not part of the token.
+  (umask 077; printf 'Authorization: Bearer %s\n' "$(sed '1s/^\xEF\xBB\xBF//' "$SD_TOKEN_FILE")" >"$RUN/auth.hdr")
 
   scaidrive_mount "$SD_MP" "$RUN/sd-cache1"
   workload_writes scaidrive "$SD_MP"

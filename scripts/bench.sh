@@ -7,25 +7,30 @@
 #   scripts/bench.sh                 # full run (1 GiB files, 2,000 small files, 10,000 empty files); < 15 min
 #   scripts/bench.sh --quick         # 64 MiB files and smaller counts: for development
 #   scripts/bench.sh --only rclone   # one side only (scaidrive | rclone); --no-client skips the client-library rows
+#   scripts/bench.sh --update-docs   # also puts the table into docs/BENCHMARKS.md ("Latest table")
 #
 # Environment (defaults in brackets; --quick changes them): BENCH_SIZE_MB [1024|64], BENCH_SMALL_FILES [2000|500],
 # BENCH_EMPTY_FILES [10000|2000], BENCH_FIO_SECONDS [20|5], BENCH_CHANGES [100|20], BENCH_WRITE_BACK_DELAY [1s],
 # BENCH_RCLONE_EMPTY_CAP [120] (seconds to wait for rclone's empty files to upload; 0 = wait for all),
 # BENCH_TMP [/tmp] (scratch space on a real disk, not tmpfs), BENCH_KEEP=1 keeps the scratch directory.
 # Needs root (FUSE mounts, dropping the page cache); installs rclone, fio, python3 and curl when missing.
+# The whole script is one { ... } block, so bash parses all of it before running: editing this file while a run
+# is going on cannot derail that run.
+{
 set -euo pipefail
 shopt -s inherit_errexit
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 LIB="$root/scripts/bench"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-quick=0 only="" client=1
+quick=0 only="" client=1 docs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --only) only="$2"; shift ;;
     --no-client) client=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --update-docs) docs="$root/docs/BENCHMARKS.md" ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -257,5 +262,7 @@ meta["notes"] = [l.strip() for l in open(sys.argv[2]) if l.strip()] + [
 ]
 json.dump(meta, open(sys.argv[1], "w"))
 EOF
-"$PY" "$LIB/report.py" "$RUN" "$root/bench-results"
+"$PY" "$LIB/report.py" "$RUN" "$root/bench-results" $docs
 log "results: $root/bench-results/latest.json and latest.md (whole run: $SECONDS s)"
+exit
+}

@@ -78,6 +78,18 @@ class ReportTests(unittest.TestCase):
         self.assertFalse(rows["daemon_rss"]["target_met"])
 
 
+class UpdateDocTests(unittest.TestCase):
+    def test_replaces_only_the_marked_block(self):
+        import report
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = os.path.join(tmp, "doc.md")
+            with open(doc, "w") as f:
+                f.write(f"# title\n{report.START}\nold table\n{report.END}\nafter\n")
+            report.update_doc(doc, "| new |\n")
+            with open(doc) as f:
+                self.assertEqual(f.read(), f"# title\n{report.START}\n| new |\n{report.END}\nafter\n")
+
+
 class LocalDurabilityTests(unittest.TestCase):
     def test_counts_only_files_with_the_right_size_and_hash(self):
         with tempfile.TemporaryDirectory() as root:

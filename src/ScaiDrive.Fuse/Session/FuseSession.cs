@@ -240,6 +240,9 @@ internal sealed partial class FuseSession
         }
     }
 
+    /// <summary>Cancels the token every running handler got; they answer EINTR (or whatever they do on cancellation).</summary>
+    public void CancelRequests() => _shutdown.Cancel();
+
     internal static FuseSession FromUserData(nint userData) => (FuseSession)GCHandle.FromIntPtr(userData).Target!;
 
     internal void BeginRequest() => Interlocked.Increment(ref _inFlight);
@@ -891,13 +894,4 @@ internal sealed partial class FuseSession
 
     /// <summary>For log lines: a raw name as text.</summary>
     internal static string Describe(byte[] name) => Encoding.UTF8.GetString(name);
-}
-
-/// <summary>The mount could not be set up (libfuse refused, the kernel never answered, the mount point is unusable).</summary>
-public sealed class FuseMountException : Exception
-{
-    public FuseMountException(string message, Exception? innerException = null)
-        : base(message, innerException)
-    {
-    }
 }

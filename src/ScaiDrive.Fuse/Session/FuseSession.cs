@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using ScaiDrive.Fuse.Interop;
 
@@ -891,7 +890,4 @@ internal sealed partial class FuseSession
         _directories.TryRemove(handle, out _);
         r.ReplyOk();
     }
-
-    /// <summary>For log lines: a raw name as text.</summary>
-    internal static string Describe(byte[] name) => Encoding.UTF8.GetString(name);
 }

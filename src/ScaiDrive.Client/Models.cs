@@ -115,6 +115,12 @@ public sealed record ResumableUploadOptions
 
     /// <summary>Called once the session exists (new or resumed), so a caller can journal its ID before chunks go out.</summary>
     public Func<UploadSession, CancellationToken, ValueTask>? OnSessionReady { get; init; }
+
+    /// <summary>
+    /// Send per-chunk SHA-256 dedup hints with a new session (one extra read of the source), so the server can skip
+    /// chunks it already has. Null = only when the upload replaces a file (where most chunks usually are unchanged).
+    /// </summary>
+    public bool? SendChunkHashes { get; init; }
 }
 
 public enum ChangeType { Created, Updated, Deleted, Moved, Renamed, Unknown }

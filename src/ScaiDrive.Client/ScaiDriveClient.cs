@@ -1,3 +1,17 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Timeout;
+using ScaiDrive.Client.Auth;
+using ScaiDrive.Client.Http;
+using ScaiDrive.Client.Resilience;
+using ScaiDrive.Client.Wire;
+
 namespace ScaiDrive.Client;
 
 /// <summary>
@@ -5,110 +19,309 @@ namespace ScaiDrive.Client;
 /// Thread-safe; one instance per server. Every method throws <see cref="ScaiDriveApiException"/> on failure
 /// (after retries where the operation is safe to retry) or <see cref="OperationCanceledException"/>.
 /// </summary>
+/// <remarks>
+/// Layering inside the client: a public operation picks a pipeline (<see cref="ClientPipelines"/>) and runs an
+/// attempt in it; an attempt calls <see cref="SendAsync"/>, which waits for the rate-limit governor, adds the
+/// bearer token, refreshes it once on 401, and turns a non-2xx answer into a <see cref="ScaiDriveApiException"/>.
+/// <see cref="RunAsync{T}"/> translates what escapes the pipeline (transport errors, timeouts) into the same type.
+/// </remarks>
 public sealed partial class ScaiDriveClient : IDisposable
 {
-    public ScaiDriveClient(ScaiDriveClientOptions options) => throw new NotImplementedException();
+    private static readonly MediaTypeHeaderValue s_jsonType = new("application/json");
 
-    public void Dispose() => throw new NotImplementedException();
+    private readonly ScaiDriveClientOptions _options;
+    private readonly HttpClient _http;
+    private readonly Uri _baseUrl;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TokenSource _tokens;
+    private readonly RateLimitGovernor _governor;
+    private readonly ClientPipelines _pipelines;
+    private int _disposed;
 
-    // ---- identity and shares -------------------------------------------------------------------
+    public ScaiDriveClient(ScaiDriveClientOptions options)
+        : this(options, CreateHandler(options))
+    {
+    }
 
-    public Task<UserProfile> GetMeAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <summary>For tests: the client over any handler (a scripted one, or a socket handler with other settings).</summary>
+    internal ScaiDriveClient(ScaiDriveClientOptions options, HttpMessageHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.BaseUrl);
+        _options = options;
+        _time = options.TimeProvider;
+        _logger = options.LoggerFactory?.CreateLogger("ScaiDrive.Client") ?? NullLogger.Instance;
+        _tokens = new TokenSource(options.Credentials ?? throw new ArgumentException("Credentials are required.", nameof(options)));
+        _governor = new RateLimitGovernor(_time, options.MaxBackoff);
+        _pipelines = new ClientPipelines(options, _logger);
 
-    /// <summary>Every share the caller can reach, with its role and quota (all pages).</summary>
-    public Task<IReadOnlyList<ShareInfo>> ListMySharesAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+        string url = options.BaseUrl.ToString();
+        _baseUrl = new Uri(url.EndsWith('/') ? url : url + "/");
+        _http = new HttpClient(handler, disposeHandler: true)
+        {
+            BaseAddress = _baseUrl,
+            // Timeouts are per attempt, in the pipelines, on the injected clock.
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd(options.UserAgent);
+    }
 
-    public Task<ShareInfo> GetShareAsync(ShareId shareId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    private static SocketsHttpHandler CreateHandler(ScaiDriveClientOptions options) => new()
+    {
+        // Recycle connections now and then so DNS changes are seen; keep them alive in between.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        MaxConnectionsPerServer = Math.Max(1, options.MaxConnectionsPerServer),
+        // Content is read straight into callers' buffers; a compressed body would defeat ranges and zero-copy.
+        AutomaticDecompression = DecompressionMethods.None,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+    };
 
-    public Task<QuotaInfo> GetMyQuotaAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _http.Dispose();
+        }
+    }
 
-    // ---- folders ---------------------------------------------------------------------------------
+    public override string ToString() => $"ScaiDriveClient({_baseUrl})";
 
-    /// <summary>All children of a folder (<paramref name="folderId"/> null = share root), every page.</summary>
-    public Task<FolderListing> ListChildrenAsync(ShareId shareId, FolderId? folderId, bool includeDeleted = false, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    // ---- plumbing --------------------------------------------------------------------------------
 
-    public Task<FolderItem> GetFolderAsync(FolderId folderId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    private Uri Url(string relative) => new(_baseUrl, relative);
 
-    public Task<FolderItem> CreateFolderAsync(ShareId shareId, FolderId? parentId, string name, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<FolderItem> RenameFolderAsync(FolderId folderId, string newName, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Moves a folder under <paramref name="targetFolderId"/>, or to the root of <paramref name="targetShareId"/> when the folder is null.</summary>
-    public Task<FolderItem> MoveFolderAsync(FolderId folderId, FolderId? targetFolderId, ShareId? targetShareId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task DeleteFolderAsync(FolderId folderId, bool permanent = false, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    // ---- files -----------------------------------------------------------------------------------
-
-    public Task<FileItem> GetFileAsync(FileId fileId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>
-    /// Reads <c>destination.Length</c> bytes from <paramref name="offset"/> with one ranged GET (retried where it broke off),
-    /// returning the bytes read (short only at end of file). When <paramref name="expectedETag"/> is given and the server's
-    /// ETag differs, throws <see cref="ScaiDriveErrorKind.ContentChanged"/>.
-    /// </summary>
-    public Task<int> ReadRangeAsync(FileId fileId, long offset, Memory<byte> destination, long? version = null, string? expectedETag = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Streams the content from <paramref name="offset"/> (to the end when <paramref name="length"/> is null). Verifies Content-Range.</summary>
-    public Task<Stream> OpenReadAsync(FileId fileId, long offset = 0, long? length = null, long? version = null, string? expectedETag = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Multipart upload of a new file. Fails with NameConflict if the name is taken. Not retried blindly: on a lost response it checks whether the file arrived.</summary>
-    public Task<FileItem> UploadSmallFileAsync(ShareId shareId, FolderId? folderId, string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<FileItem> RenameFileAsync(FileId fileId, string newName, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<FileItem> MoveFileAsync(FileId fileId, FolderId? targetFolderId, ShareId? targetShareId, string? newName = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<FileItem> CopyFileAsync(FileId fileId, FolderId? targetFolderId, ShareId? targetShareId, string? newName = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task DeleteFileAsync(FileId fileId, bool permanent = false, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<FileItem> RestoreFileFromTrashAsync(FileId fileId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<IReadOnlyList<FileVersionInfo>> ListVersionsAsync(FileId fileId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<VersionRestoreResult> RestoreVersionAsync(FileId fileId, long version, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    // ---- resumable uploads -----------------------------------------------------------------------
-
-    public Task<UploadSession> CreateUploadSessionAsync(CreateUploadSessionRequest request, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>PUTs one chunk with its SHA-256 in <c>X-Chunk-SHA256</c>. Idempotent, so retried.</summary>
-    public Task<ChunkReceipt> PutChunkAsync(UploadSessionId sessionId, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<UploadSession> GetUploadSessionAsync(UploadSessionId sessionId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task<FileItem> CompleteUploadAsync(UploadSessionId sessionId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public Task AbortUploadAsync(UploadSessionId sessionId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    private static string Esc(string value) => Uri.EscapeDataString(value);
 
     /// <summary>
-    /// Whole resumable upload: creates (or resumes) a session, sends the missing chunks in parallel with checksums, completes.
-    /// <paramref name="progress"/> receives bytes confirmed by the server so far.
+    /// Sends one request (built fresh by <paramref name="factory"/> each time it goes out) and returns a 2xx response.
+    /// On 401 it refreshes the token once (or picks up a changed token file) and resends.
     /// </summary>
-    public Task<FileItem> UploadResumableAsync(CreateUploadSessionRequest request, IUploadSource source, ResumableUploadOptions? options = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    internal async Task<HttpResponseMessage> SendAsync(
+        Func<HttpRequestMessage> factory,
+        HttpCompletionOption completion,
+        CancellationToken cancellationToken,
+        bool authenticate = true)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        bool retriedAuth = false;
+        while (true)
+        {
+            await _governor.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var request = factory();
+            string? token = null;
+            if (authenticate)
+            {
+                token = _tokens.GetAccessToken();
+                if (token is not null)
+                {
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                }
+            }
 
-    // ---- change feed -----------------------------------------------------------------------------
+            var response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+            _governor.Observe(response.Headers);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
 
-    public Task RegisterDeviceAsync(DeviceRegistration device, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+            if (response.StatusCode == HttpStatusCode.Unauthorized && authenticate && !retriedAuth)
+            {
+                bool tokenFileChanged = !string.Equals(_tokens.GetAccessToken(), token, StringComparison.Ordinal);
+                if (tokenFileChanged || _tokens.CanRefresh)
+                {
+                    response.Dispose();
+                    retriedAuth = true;
+                    if (!tokenFileChanged)
+                    {
+                        await _tokens.RefreshAsync(token, RefreshTokenAsync, cancellationToken).ConfigureAwait(false);
+                    }
 
-    public Task<SyncStatus> GetSyncStatusAsync(ShareId shareId, string deviceId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+                    continue;
+                }
+            }
 
-    /// <summary>One batch of changes after <paramref name="cursor"/> (null = from head). Gone (410 CURSOR_EXPIRED) means: rescan.</summary>
-    public Task<ChangeBatch> GetChangesAsync(ShareId shareId, ChangeCursor? cursor, int limit = 1000, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+            using (response)
+            {
+                throw await ApiErrors.FromResponseAsync(response, _time, _tokens, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
-    public Task SetCursorAsync(ShareId shareId, string deviceId, ChangeCursor position, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <summary>POST /api/v1/auth/token with the refresh-token grant. Not retried on a lost answer: the old refresh token may be spent.</summary>
+    private async Task<(string Access, string? Refresh)> RefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var dto = await RunAsync(_pipelines.CreateUnchecked, async ct =>
+            {
+                using var response = await SendAsync(
+                    () => new HttpRequestMessage(HttpMethod.Post, Url("api/v1/auth/token"))
+                    {
+                        Content = new FormUrlEncodedContent(
+                        [
+                            new("grant_type", "refresh_token"),
+                            new("refresh_token", refreshToken),
+                        ]),
+                    },
+                    HttpCompletionOption.ResponseContentRead,
+                    ct,
+                    authenticate: false).ConfigureAwait(false);
+                return await ReadJsonAsync(response, WireJsonContext.Default.TokenResponseDto, ct).ConfigureAwait(false);
+            }, CancellationToken.None).ConfigureAwait(false);
+
+            if (string.IsNullOrEmpty(dto.AccessToken))
+            {
+                throw new ScaiDriveApiException(ScaiDriveErrorKind.Unauthorized, "Token refresh returned no access token.", HttpStatusCode.Unauthorized);
+            }
+
+            Log.TokenRefreshed(_logger);
+            return (dto.AccessToken, string.IsNullOrEmpty(dto.RefreshToken) ? null : dto.RefreshToken);
+        }
+        catch (ScaiDriveApiException ex)
+        {
+            Log.TokenRefreshFailed(_logger, ex.Message);
+            // Whatever the token endpoint said, the caller's request stays unauthorized.
+            throw new ScaiDriveApiException(
+                ScaiDriveErrorKind.Unauthorized, "Token refresh failed: " + ex.Message, HttpStatusCode.Unauthorized, ex.ErrorCode, ex.RequestId, innerException: ex);
+        }
+    }
+
+    /// <summary>Runs <paramref name="attempt"/> in <paramref name="pipeline"/> and maps whatever escapes to <see cref="ScaiDriveApiException"/>.</summary>
+    private async Task<T> RunAsync<T>(ResiliencePipeline pipeline, Func<CancellationToken, ValueTask<T>> attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pipeline.ExecuteAsync(attempt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ScaiDriveApiException)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            throw Translate(ex);
+        }
+    }
+
+    private Task RunAsync(ResiliencePipeline pipeline, Func<CancellationToken, ValueTask> attempt, CancellationToken cancellationToken) =>
+        RunAsync(pipeline, async ct =>
+        {
+            await attempt(ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    private ScaiDriveApiException Translate(Exception ex) => ex switch
+    {
+        TimeoutRejectedException => new ScaiDriveApiException(ScaiDriveErrorKind.Unavailable, "The server did not answer in time.", innerException: ex),
+        HttpRequestException or IOException => new ScaiDriveApiException(
+            ScaiDriveErrorKind.Unavailable, _tokens.Scrub("The connection to the server failed: " + ex.Message), innerException: ex),
+        OperationCanceledException => new ScaiDriveApiException(ScaiDriveErrorKind.Unavailable, "The request was aborted.", innerException: ex),
+        JsonException => new ScaiDriveApiException(ScaiDriveErrorKind.Other, "Malformed server response: " + ex.Message, innerException: ex),
+        _ => new ScaiDriveApiException(ScaiDriveErrorKind.Other, _tokens.Scrub(ex.GetType().Name + ": " + ex.Message), innerException: ex),
+    };
+
+    private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return await JsonSerializer.DeserializeAsync(stream, typeInfo, cancellationToken).ConfigureAwait(false)
+            ?? throw new ScaiDriveApiException(ScaiDriveErrorKind.Other, "Malformed server response: empty body.", response.StatusCode);
+    }
+
+    private static ByteArrayContent Json<T>(T value, JsonTypeInfo<T> typeInfo) =>
+        new(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo)) { Headers = { ContentType = s_jsonType } };
+
+    private Task<T> GetJsonAsync<T>(string relative, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken) =>
+        RunAsync(_pipelines.Metadata, async ct =>
+        {
+            using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, Url(relative)), HttpCompletionOption.ResponseHeadersRead, ct)
+                .ConfigureAwait(false);
+            return await ReadJsonAsync(response, typeInfo, ct).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>One JSON request/response attempt (no pipeline): the building block of every JSON operation.</summary>
+    private async ValueTask<TOut> SendJsonAsync<TIn, TOut>(
+        HttpMethod method, string relative, TIn body, JsonTypeInfo<TIn> inInfo, JsonTypeInfo<TOut> outInfo, CancellationToken cancellationToken)
+    {
+        byte[] payload = JsonSerializer.SerializeToUtf8Bytes(body, inInfo);
+        using var response = await SendAsync(
+            () => new HttpRequestMessage(method, Url(relative)) { Content = new ByteArrayContent(payload) { Headers = { ContentType = s_jsonType } } },
+            HttpCompletionOption.ResponseHeadersRead,
+            cancellationToken).ConfigureAwait(false);
+        return await ReadJsonAsync(response, outInfo, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask SendNoContentAsync(HttpMethod method, string relative, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(method, Url(relative)), HttpCompletionOption.ResponseContentRead, cancellationToken)
+            .ConfigureAwait(false);
+    }
 
     /// <summary>
-    /// Connects the sync WebSocket of <paramref name="deviceId"/>, subscribes, and calls <paramref name="onNudge"/> for each
-    /// change/force_sync frame until cancelled; reconnects with backoff when the socket drops.
-    /// <paramref name="onConnectionChanged"/> is told when the socket goes up (true) or down (false), so a caller can poll meanwhile.
+    /// A non-idempotent create. When an attempt failed in a way that may have reached the server, the next attempt
+    /// first asks <paramref name="probe"/> whether the create took effect and returns what it found.
     /// </summary>
-    public Task RunSyncSocketAsync(string deviceId, Func<SyncNudge, ValueTask> onNudge, Action<bool>? onConnectionChanged = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    private Task<T> RunCreateAsync<T>(
+        string what,
+        Func<CancellationToken, ValueTask<T>> attempt,
+        Func<CancellationToken, ValueTask<T?>> probe,
+        CancellationToken cancellationToken)
+        where T : class
+    {
+        bool maybeApplied = false;
+        return RunAsync(_pipelines.Create, async ct =>
+        {
+            if (maybeApplied)
+            {
+                Log.ProbingCreate(_logger, what);
+                if (await probe(ct).ConfigureAwait(false) is { } existing)
+                {
+                    return existing;
+                }
 
-    // ---- external links --------------------------------------------------------------------------
+                maybeApplied = false;
+            }
 
-    public Task<ExternalLink> CreateLinkAsync(CreateLinkRequest request, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+            try
+            {
+                return await attempt(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (Transience.IsAmbiguous(ex))
+            {
+                maybeApplied = true;
+                throw;
+            }
+        }, cancellationToken);
+    }
 
-    public Task RevokeLinkAsync(LinkId linkId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    private static string Hex(ReadOnlySpan<byte> hash) => Convert.ToHexStringLower(hash);
+
+    private static string Describe(Exception ex) => ex is ScaiDriveApiException api ? api.Message : ex.GetType().Name + ": " + ex.Message;
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var sb = new StringBuilder();
+        foreach (var (name, value) in parameters)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            sb.Append(sb.Length == 0 ? '?' : '&').Append(name).Append('=').Append(Esc(value));
+        }
+
+        return sb.ToString();
+    }
 }

@@ -40,6 +40,12 @@ public sealed record ScaiDriveClientOptions
     /// <summary>Timeout of one attempt of a metadata call.</summary>
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Timeout of one attempt of a bulk transfer (a ranged GET of up to 16 MiB, a chunk PUT, a multipart POST,
+    /// finalizing an upload). Longer than <see cref="AttemptTimeout"/> because the body is part of the attempt.
+    /// </summary>
+    public TimeSpan TransferAttemptTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Overall deadline of one operation, all retries included.</summary>
     public TimeSpan OperationDeadline { get; init; } = TimeSpan.FromMinutes(5);
 

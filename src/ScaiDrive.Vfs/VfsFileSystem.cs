@@ -1,5 +1,15 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using ScaiDrive.Client;
+using ScaiDrive.Vfs.Errors;
+using ScaiDrive.Vfs.Files;
+using ScaiDrive.Vfs.Kernel;
+using ScaiDrive.Vfs.Namespace;
+using ScaiDrive.Vfs.Reading;
+using ScaiDrive.Vfs.State;
+using ScaiDrive.Vfs.Writing;
 
 namespace ScaiDrive.Vfs;
 
@@ -8,96 +18,347 @@ namespace ScaiDrive.Vfs;
 /// Inode-based, like the FUSE low-level API; path helpers serve WinFsp. Every method is thread-safe and may be
 /// called concurrently; failures are <see cref="VfsException"/> (or <see cref="OperationCanceledException"/>).
 /// </summary>
+/// <remarks>
+/// Split by concern: this file holds construction, lifecycle and status; <c>VfsFileSystem.Namespace.cs</c> the node
+/// table and listings; <c>VfsFileSystem.Operations.cs</c> mkdir/rmdir/unlink/rename; <c>VfsFileSystem.Files.cs</c>
+/// open/read/write/flush/release/setattr; <c>VfsFileSystem.Uploads.cs</c> what the upload queue reports back.
+/// Lock order: a node's ContentGate (async, at most two, taken in inode order) → <see cref="_gate"/> → the leaf locks
+/// inside <see cref="InodeMap"/> and <see cref="MetadataOverlay"/>. No lock is held across a server call, except a
+/// node's ContentGate, which only orders operations on that one file's content.
+/// </remarks>
 public sealed partial class VfsFileSystem : IAsyncDisposable
 {
     /// <summary>Inode of the mount root.</summary>
     public const ulong RootInode = 1;
 
+    private const int MaxRecentErrors = 50;
+
+    private readonly ScaiDriveClient _client;
+    private readonly VfsOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ContentReader _reader;
+    private readonly UploadQueue _uploads;
+    private readonly InodeMap _inodes;
+    private readonly MetadataOverlay _overlay;
+    private readonly MemoryCache _cache;
+    private readonly InvalidationDispatcher _invalidations;
+    private readonly string _stagingDirectory;
+    private readonly DateTimeOffset _startedAt;
+
+    // The namespace gate. Guards the node table below and every Node's identity, place, metadata and reference counts.
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ulong, Node> _byInode = new();
+    private readonly Dictionary<string, Node> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<StagedFileKey, Node> _byKey = new();
+    // Recovered new files (journal of a previous run) waiting for their folder's first listing to place them.
+    private readonly List<Node> _unplaced = new();
+    private readonly Node _root;
+
+    private readonly ConcurrentDictionary<ulong, OpenFile> _handles = new();
+    private long _nextHandle;
+
+    // Guarded by _errorsGate (a leaf lock).
+    private readonly Lock _errorsGate = new();
+    private readonly Queue<VfsStatusError> _recentErrors = new();
+    private int _failedUploads;
+    private volatile bool _connected = true;
+    private int _disposed;
+
+    private VfsFileSystem(ScaiDriveClient client, VfsOptions options, ILoggerFactory loggerFactory, ContentReader reader, UploadQueue uploads, Node root)
+    {
+        _client = client;
+        _options = options;
+        _time = options.TimeProvider;
+        _logger = loggerFactory.CreateLogger<VfsFileSystem>();
+        _reader = reader;
+        _uploads = uploads;
+        _root = root;
+        _startedAt = _time.GetUtcNow();
+        _stagingDirectory = Path.Combine(options.CacheDirectory, "staging");
+        string stateDirectory = Path.Combine(options.CacheDirectory, "state");
+        _inodes = new InodeMap(stateDirectory);
+        _overlay = new MetadataOverlay(stateDirectory);
+        _cache = new MemoryCache(new MemoryCacheOptions { Clock = new TimeProviderClock(_time) });
+        _invalidations = new InvalidationDispatcher(() => KernelNotifier, _logger);
+        _byInode[RootInode] = root;
+        if (root.Type == NodeType.ShareRoot)
+        {
+            _byId[root.ShareId.Value] = root;
+        }
+
+        _uploads.Uploaded += OnUploaded;
+        _uploads.Failed += OnUploadFailed;
+    }
+
     /// <summary>
     /// Builds the core over a client: loads the cache directory, replays the write journal (pending uploads resume),
     /// and starts following the change feed when <see cref="VfsOptions.FollowChanges"/>.
     /// </summary>
-    public static Task<VfsFileSystem> CreateAsync(ScaiDriveClient client, VfsOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public static async Task<VfsFileSystem> CreateAsync(ScaiDriveClient client, VfsOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        loggerFactory ??= NullLoggerFactory.Instance;
+        string cache = Path.GetFullPath(options.CacheDirectory);
+        options = options with { CacheDirectory = cache };
+        foreach (string sub in new[] { "blocks", "staging", "journal", "recovery", "state" })
+        {
+            Directory.CreateDirectory(Path.Combine(cache, sub));
+        }
 
-    public VfsOptions Options => throw new NotImplementedException();
+        Node root;
+        try
+        {
+            if (options.Share is { } shareId)
+            {
+                ShareInfo share = await client.GetShareAsync(shareId, cancellationToken).ConfigureAwait(false);
+                root = new Node(RootInode, NodeType.ShareRoot, share.Id, string.Empty) { Share = share, CreatedAt = share.CreatedAt ?? default };
+            }
+            else
+            {
+                root = new Node(RootInode, NodeType.VirtualRoot, default, string.Empty);
+            }
+        }
+        catch (Exception ex) when (ApiErrorMapper.IsTranslatable(ex))
+        {
+            throw ApiErrorMapper.Translate(ex, "mount");
+        }
+
+        var reader = new ContentReader(
+            client,
+            new ContentReaderOptions
+            {
+                CacheDirectory = Path.Combine(cache, "blocks"),
+                DiskLimitBytes = options.CacheMaxBytes,
+                MemoryBudgetBytes = options.MemoryBudgetBytes,
+            },
+            loggerFactory,
+            options.TimeProvider);
+        var uploads = new UploadQueue(
+            client,
+            new UploadQueueOptions
+            {
+                JournalDirectory = Path.Combine(cache, "journal"),
+                RecoveryDirectory = Path.Combine(cache, "recovery"),
+                WriteBackDelay = options.WriteBackDelay,
+                SmallUploadThreshold = options.SmallUploadThreshold,
+            },
+            loggerFactory,
+            options.TimeProvider);
+
+        var fs = new VfsFileSystem(client, options, loggerFactory, reader, uploads, root);
+        try
+        {
+            IReadOnlyList<PendingUpload> pending = await uploads.RecoverAsync(cancellationToken).ConfigureAwait(false);
+            fs.AdoptRecovered(pending);
+            fs.SweepStaging(pending);
+        }
+        catch
+        {
+            await fs.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return fs;
+    }
+
+    public VfsOptions Options => _options;
 
     /// <summary>Set by the adapter once the kernel side is live; the core sends invalidations through it.</summary>
     public IKernelCacheNotifier? KernelNotifier { get; set; }
 
-    // ---- namespace -------------------------------------------------------------------------------
-
-    /// <summary>Looks up a child. Each success is one kernel reference to the returned inode (see <see cref="Forget"/>).</summary>
-    public ValueTask<VfsEntry> LookupAsync(ulong parentInode, string name, bool ignoreCase = false, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Drops <paramref name="count"/> kernel references; an inode with none left and no open handle may be forgotten.</summary>
-    public void Forget(ulong inode, ulong count) => throw new NotImplementedException();
-
-    /// <summary>Resolves a '/'-separated path from the root (WinFsp; tests). Case-insensitive when asked.</summary>
-    public ValueTask<VfsEntry> ResolvePathAsync(string path, bool ignoreCase = false, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public ValueTask<VfsAttributes> GetAttributesAsync(ulong inode, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Size (truncate), mode and times. Mode and times live in the mount's local overlay (docs/SEMANTICS.md).</summary>
-    public ValueTask<VfsAttributes> SetAttributesAsync(ulong inode, VfsSetAttributes changes, ulong? handle = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>The whole listing, sorted by name; entries carry attributes and count as lookups only when the adapter says so.</summary>
-    public ValueTask<IReadOnlyList<VfsDirectoryEntry>> ReadDirectoryAsync(ulong inode, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Tells the core that an adapter handed <paramref name="inode"/> to the kernel from a listing (readdirplus): one more reference.</summary>
-    public void AddLookupReference(ulong inode) => throw new NotImplementedException();
-
-    public ValueTask<VfsEntry> CreateDirectoryAsync(ulong parentInode, string name, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public ValueTask RemoveDirectoryAsync(ulong parentInode, string name, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Deletes a file (to the server's trash). Open handles keep working on what is cached or staged.</summary>
-    public ValueTask UnlinkAsync(ulong parentInode, string name, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>
-    /// Renames or moves a file or directory, within or across folders and shares. Replacing an existing file keeps the
-    /// target's file ID and gives it a new version with the source's content (atomic saves).
-    /// </summary>
-    public ValueTask RenameAsync(ulong parentInode, string name, ulong newParentInode, string newName, VfsRenameFlags flags = VfsRenameFlags.None, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    // ---- files -----------------------------------------------------------------------------------
-
-    /// <summary>Opens a file; returns a handle. Write access stages the file locally; Truncate empties it.</summary>
-    public ValueTask<ulong> OpenAsync(ulong inode, VfsOpenFlags flags, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Creates a file (local first; it reaches the server after close and the write-back delay) and opens it.</summary>
-    public ValueTask<(VfsEntry Entry, ulong Handle)> CreateFileAsync(ulong parentInode, string name, uint mode, VfsOpenFlags flags, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Reads into <paramref name="destination"/>; returns bytes read (0 at end of file). Sees this mount's writes at once.</summary>
-    public ValueTask<int> ReadAsync(ulong handle, long offset, Memory<byte> destination, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>Writes into the staged copy; returns bytes written. <paramref name="data"/> is only valid during the call's synchronous part: the core copies what it keeps.</summary>
-    public ValueTask<int> WriteAsync(ulong handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>close() of one descriptor: the staged data is made durable in the local journal (fsync'd).</summary>
-    public ValueTask FlushAsync(ulong handle, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>fsync(): waits until the file's content is on the server; throws the upload's error.</summary>
-    public ValueTask FsyncAsync(ulong handle, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>The last close of a handle.</summary>
-    public ValueTask ReleaseAsync(ulong handle, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    public ValueTask<VfsStatFs> StatFsAsync(ulong inode, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    // ---- extended attributes (read-only) ---------------------------------------------------------
-
-    /// <summary>Names of the read-only attributes: user.scaidrive.id, user.scaidrive.version, user.scaidrive.checksum_sha256.</summary>
-    public ValueTask<IReadOnlyList<string>> ListExtendedAttributesAsync(ulong inode, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>The value, or null when the node has no such attribute.</summary>
-    public ValueTask<byte[]?> GetExtendedAttributeAsync(ulong inode, string name, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <summary>Invalidations delivered to <see cref="KernelNotifier"/> so far.</summary>
+    internal long InvalidationsDelivered => _invalidations.Delivered;
 
     // ---- lifecycle -------------------------------------------------------------------------------
 
-    public VfsStatus GetStatus() => throw new NotImplementedException();
+    public VfsStatus GetStatus()
+    {
+        long staged = 0;
+        lock (_gate)
+        {
+            foreach (Node node in _byKey.Values)
+            {
+                staged += node.Staged?.Length ?? 0;
+            }
+        }
+
+        VfsStatusError[] errors;
+        int failed;
+        lock (_errorsGate)
+        {
+            errors = _recentErrors.ToArray();
+            failed = _failedUploads;
+        }
+
+        return new VfsStatus
+        {
+            Connected = _connected,
+            PendingUploads = _uploads.PendingCount,
+            PendingUploadBytes = _uploads.PendingBytes,
+            UploadedBytesInFlight = 0,
+            FailedUploads = failed,
+            CacheBytesUsed = _reader.DiskBytesUsed + staged,
+            CacheBytesLimit = _options.CacheMaxBytes,
+            RecentErrors = errors,
+        };
+    }
 
     /// <summary>Waits until every pending upload is on the server (or failed into the recovery folder). Used by unmount and SIGTERM.</summary>
-    public Task DrainAsync(IProgress<VfsStatus>? progress = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public async Task DrainAsync(IProgress<VfsStatus>? progress = null, CancellationToken cancellationToken = default)
+    {
+        // Content written but not yet closed has no journal record: make it durable first, as a close would.
+        foreach (Node node in SnapshotNodes(n => n.Dirty && n.Staged is not null))
+        {
+            await node.ContentGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await EnqueueIfNeededUnsynchronizedAsync(node, force: false, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                node.ContentGate.Release();
+            }
+        }
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+        while (true)
+        {
+            List<(Node Node, UploadRequest Request)> waiting = new();
+            lock (_gate)
+            {
+                foreach (Node node in _byKey.Values)
+                {
+                    if (node.PendingRequest is { } request)
+                    {
+                        waiting.Add((node, request));
+                    }
+                }
+            }
+
+            if (waiting.Count == 0)
+            {
+                break;
+            }
+
+            foreach ((Node node, UploadRequest request) in waiting)
+            {
+                try
+                {
+                    FileItem? item = await _uploads.WaitForUploadAsync(request.Key, cancellationToken).ConfigureAwait(false);
+                    if (item is not null)
+                    {
+                        await ApplyUploadedAsync(node, request.Key, request.Generation, item).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        ClearPendingIfCurrent(node, request);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Failed uploads went to the recovery folder and are reported through Failed; drain only waits.
+                    await ApplyFailedAsync(node, request.Key).ConfigureAwait(false);
+                    ClearPendingIfCurrent(node, request);
+                }
+
+                progress?.Report(GetStatus());
+            }
+        }
+
+        progress?.Report(GetStatus());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _uploads.Uploaded -= OnUploaded;
+        _uploads.Failed -= OnUploadFailed;
+        await _uploads.DisposeAsync().ConfigureAwait(false);
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _invalidations.DisposeAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            // Staged files stay on disk: the journal refers to those not yet uploaded.
+            foreach (Node node in _byKey.Values)
+            {
+                node.Staged?.Dispose();
+            }
+        }
+
+        _cache.Dispose();
+        _overlay.Dispose();
+        _inodes.Dispose();
+    }
+
+    // ---- shared helpers --------------------------------------------------------------------------
+
+    private List<Node> SnapshotNodes(Func<Node, bool> predicate)
+    {
+        lock (_gate)
+        {
+            return _byInode.Values.Where(predicate).ToList();
+        }
+    }
+
+    private void RecordError(string path, string message)
+    {
+        lock (_errorsGate)
+        {
+            _recentErrors.Enqueue(new VfsStatusError(_time.GetUtcNow(), path, message));
+            while (_recentErrors.Count > MaxRecentErrors)
+            {
+                _recentErrors.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>Translates and notes reachability: only the server's silence marks the mount disconnected.</summary>
+    private VfsException Fail(Exception exception, string operation)
+    {
+        VfsException translated = ApiErrorMapper.Translate(exception, operation);
+        if (translated.Code is VfsErrorCode.Unavailable or VfsErrorCode.TimedOut)
+        {
+            _connected = false;
+        }
+
+        return translated;
+    }
+
+    private void MarkConnected() => _connected = true;
+
+    /// <summary>Removes staging files no journal record refers to (left by a crash between staging and close).</summary>
+    private void SweepStaging(IReadOnlyList<PendingUpload> pending)
+    {
+        var keep = new HashSet<string>(pending.Select(p => Path.GetFullPath(p.Request.StagedPath)), StringComparer.Ordinal);
+        foreach (string file in Directory.EnumerateFiles(_stagingDirectory))
+        {
+            if (!keep.Contains(Path.GetFullPath(file)))
+            {
+                try
+                {
+                    File.Delete(file);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Recovered {Count} pending uploads from the journal")]
+    private partial void LogRecovered(int count);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Upload of {Path} failed permanently: {Message}")]
+    private partial void LogUploadFailed(string path, string message);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Listing of inode {Inode} changed while it was fetched; fetching again")]
+    private partial void LogListingRaced(ulong inode);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Background step after an upload of {Path} failed")]
+    private partial void LogBackgroundFailed(Exception exception, string path);
 }

@@ -1,7 +1,60 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using ScaiDrive.Client;
 
 namespace ScaiDrive.Vfs.Reading;
+
+// # The read path
+//
+// A read of remote content is served from aligned blocks (1 MiB by default), looked up in three places in turn:
+//
+// 1. The memory tier: a pool of block buffers under ONE budget (MemoryBudgetBytes), shared by cached blocks,
+//    blocks being fetched and read-ahead. The pool *is* the budget: it hands out at most budget / block-size
+//    buffers, so the budget cannot be exceeded, and it reuses them, so a read never allocates a large array.
+//    Ready blocks sit in an LRU list; a block that a reader is copying from or waiting for, or that is queued
+//    for the disk, is pinned and never evicted.
+// 2. The disk tier (DiskTier): one sparse file per file version plus a record of the byte ranges present,
+//    loaded at start so the cache survives remounts. The key is (file ID, version, size, SHA-256): bytes of one
+//    version are never served for another, and a newer version replaces the old files. Blocks reach the disk
+//    from the fetched buffer through a write-behind queue, so disk writes never delay the reply to the reader
+//    (the pin keeps the buffer alive until it is written). A disk hit is read straight into the caller's buffer.
+// 3. The server: a miss starts a fetch. There is at most one fetch per block at a time (single-flight): readers
+//    of a block that is already being fetched pin it and wait. A fetch never runs on a reader's cancellation
+//    token, so one reader giving up cannot fail the fetch others wait on; the fetch completes and is cached.
+//
+// Demand fetches are one ranged GET per block through the client, which retries transient failures where the
+// transfer broke off; their errors (ContentChanged, NotFound, Unavailable after retries) reach the caller as
+// ScaiDriveApiException. Files up to SmallFileThresholdBytes (2 MiB) are fetched whole in one request on the first
+// miss: small files are usually read whole, and one round trip beats two.
+//
+// ## Read-ahead
+//
+// Each open handle has a ReadState with a sequential-access detector (ReadAheadPolicy). A run starts with a read
+// at offset 0 or with a read that follows the previous one. Reads a little behind the furthest one or a little
+// past it (SeekToleranceBytes, 2 MiB) still count, because the kernel sends several reads of one stream in
+// parallel and they arrive out of order. Any other read is a seek: the window drops to zero and the run's
+// read-ahead in flight is cancelled.
+//
+// During a run the cache is filled up to (furthest read + window). The window starts at 1 MiB, one block, which
+// costs little when a program reads only a header, and doubles every time the reader has consumed a quarter of
+// it, so a stream reaches the 64 MiB maximum after about 16 MiB: 64 MiB is a few tens of milliseconds at the
+// speeds of a local or LAN server, enough to cover a round trip plus the server's time to first byte while
+// keeping one stream to half the default budget. The window is filled by requests of a quarter of the window,
+// between one block and MaxRequestBytes (8 MiB): large enough that per-request overhead (TLS records, server
+// lookup, auth) is small against the transfer, small enough that up to MaxReadAheadRequests (8) of them run in
+// parallel and keep the pipe full while each streams into its blocks; a block is served as soon as its own
+// bytes arrive, not when its whole request ends. Read-ahead requests use the client's streaming call, which is
+// not resumed when it breaks off: a block such a stream did not deliver is simply fetched again on demand.
+//
+// Read-ahead yields to demand. It may hold at most three quarters of the budget in blocks nobody has read yet,
+// it never evicts such blocks to make room for itself, and it gives up (until the next read) when no buffer is
+// free; a demand fetch may evict any unpinned block, read-ahead included, and waits for a buffer only when
+// every block is pinned. Release(state) cancels the handle's read-ahead.
+//
+// Lock order: ContentReader._gate, then DiskTier's lock. DiskTier never calls back into the reader. Fetches and
+// cancellation callbacks always run outside _gate (fetches are started on the thread pool).
 
 /// <summary>Immutable content: one version of one file. Bytes cached under one key are never served for another.</summary>
 internal readonly record struct ContentKey(FileId FileId, long Version, long Size, string? ChecksumSha256);
@@ -15,11 +68,28 @@ internal sealed record ContentReaderOptions
 
     /// <summary>One budget for cached and read-ahead blocks in memory.</summary>
     public long MemoryBudgetBytes { get; init; } = 128L * 1024 * 1024;
-}
 
-/// <summary>Per-open-handle read state: the sequential-access detector and its read-ahead window.</summary>
-internal sealed partial class ReadState
-{
+    /// <summary>Unit of caching and of demand fetches; aligned to multiples of itself.</summary>
+    public int BlockSizeBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Files up to this size are fetched whole on the first miss.</summary>
+    public long SmallFileThresholdBytes { get; init; } = 2L * 1024 * 1024;
+
+    public long InitialReadAheadBytes { get; init; } = 1024 * 1024;
+
+    public long MaxReadAheadBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Largest single read-ahead request.</summary>
+    public long MaxRequestBytes { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>Read-ahead requests in flight per handle.</summary>
+    public int MaxReadAheadRequests { get; init; } = 8;
+
+    /// <summary>How far a read may land behind or past the furthest read of a run and still count as sequential.</summary>
+    public long SeekToleranceBytes { get; init; } = 2L * 1024 * 1024;
+
+    /// <summary>How long the disk tier may keep ranges written but unrecorded (they are lost, not wrong, after a crash).</summary>
+    public TimeSpan DiskRecordInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -28,22 +98,639 @@ internal sealed partial class ReadState
 /// </summary>
 internal sealed partial class ContentReader : IAsyncDisposable
 {
-    public ContentReader(ScaiDriveClient client, ContentReaderOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider) => throw new NotImplementedException();
+    // Read-ahead's window doubles each time the reader has consumed this fraction of it (see the header).
+    private const int DoubleAfterFraction = 4;
 
-    public ReadState CreateReadState() => throw new NotImplementedException();
+    private readonly Lock _gate = new();
+    private readonly IContentSource _source;
+    private readonly ContentReaderOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ReadAheadSettings _readAheadSettings;
+    private readonly int _blockSize;
+    private readonly int _readAheadCap;
+
+    private readonly MemoryTier _memory;                                  // guarded by _gate
+    private readonly List<TaskCompletionSource> _bufferWaiters = [];      // guarded by _gate
+    private bool _disposed;                                               // guarded by _gate
+
+    private readonly DiskTier _disk;
+    private readonly Channel<Block> _diskWrites = Channel.CreateUnbounded<Block>();
+    private readonly Task _diskWriter;
+    private readonly CancellationTokenSource _disposeCts = new();
+    private long _requests;
+
+    public ContentReader(ScaiDriveClient client, ContentReaderOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
+        : this(new ClientContentSource(client), options, loggerFactory, timeProvider)
+    {
+    }
+
+    internal ContentReader(IContentSource source, ContentReaderOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BlockSizeBytes, 4096);
+        _source = source;
+        _options = options;
+        _timeProvider = timeProvider;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ContentReader>();
+        _blockSize = options.BlockSizeBytes;
+        int capacity = (int)Math.Clamp(options.MemoryBudgetBytes / _blockSize, 2, int.MaxValue);
+        _readAheadCap = capacity - Math.Max(1, capacity / 4);
+        _memory = new MemoryTier(new BlockPool(_blockSize, capacity));
+        _readAheadSettings = new ReadAheadSettings(
+            AlignUp(Math.Max(options.InitialReadAheadBytes, _blockSize)),
+            AlignUp(Math.Max(options.MaxReadAheadBytes, options.InitialReadAheadBytes)),
+            options.SeekToleranceBytes,
+            DoubleAfterFraction);
+        _disk = new DiskTier(options.CacheDirectory, options.DiskLimitBytes, _logger);
+        _diskWriter = Task.Run(RunDiskWriterAsync);
+    }
+
+    public ReadState CreateReadState() => new(_readAheadSettings);
 
     /// <summary>Reads from <paramref name="offset"/>; returns bytes read, 0 at or past the end. Throws ScaiDriveApiException (ContentChanged when the server's version moved on).</summary>
-    public ValueTask<int> ReadAsync(ContentKey key, long offset, Memory<byte> destination, ReadState state, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async ValueTask<int> ReadAsync(ContentKey key, long offset, Memory<byte> destination, ReadState state, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset >= key.Size || destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        int length = (int)Math.Min(destination.Length, key.Size - offset);
+        destination = destination[..length];
+
+        MemoryContent? content;
+        CancellationTokenSource? cancelReadAhead;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            content = _memory.GetOrCreate(key);
+            if (content is null)
+            {
+                cancelReadAhead = null;
+            }
+            else
+            {
+                cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
+                StartMissingUnsynchronized(content, offset, offset + length);
+                PumpReadAheadUnsynchronized(state, content);
+            }
+        }
+
+        cancelReadAhead?.Cancel();
+        if (content is null)
+        {
+            // A newer version is cached: this handle reads a stale version; serve it without caching.
+            Interlocked.Increment(ref _requests);
+            int n = await _source.ReadRangeAsync(key, offset, destination, cancellationToken);
+            return n == length ? n : throw ShortRead(key);
+        }
+
+        int done = 0;
+        while (done < length)
+        {
+            long position = offset + done;
+            long index = position / _blockSize;
+            int inBlock = (int)(position - (index * _blockSize));
+            int count = Math.Min(length - done, _blockSize - inBlock);
+            content = await ReadFromBlockAsync(content, index, inBlock, destination.Slice(done, count), cancellationToken);
+            done += count;
+        }
+
+        return length;
+    }
 
     /// <summary>Stops read-ahead of a closed handle.</summary>
-    public void Release(ReadState state) => throw new NotImplementedException();
+    public void Release(ReadState state)
+    {
+        CancellationTokenSource? cancel;
+        lock (_gate)
+        {
+            state.Released = true;
+            cancel = state.Cancellation;
+            state.Cancellation = null;
+        }
+
+        cancel?.Cancel();
+    }
 
     /// <summary>Drops every cached version of a file (deleted, or a new version arrived and old ones are useless).</summary>
-    public void Invalidate(FileId fileId) => throw new NotImplementedException();
+    public void Invalidate(FileId fileId)
+    {
+        lock (_gate)
+        {
+            _memory.Invalidate(fileId);
+            NotifyBufferWaitersUnsynchronized();
+        }
 
-    public long MemoryBytesUsed => throw new NotImplementedException();
+        _disk.Invalidate(fileId);
+    }
 
-    public long DiskBytesUsed => throw new NotImplementedException();
+    public long MemoryBytesUsed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (long)_memory.Pool.InUse * _blockSize;
+            }
+        }
+    }
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+    public long DiskBytesUsed => _disk.BytesUsed;
+
+    /// <summary>Highest <see cref="MemoryBytesUsed"/> ever seen.</summary>
+    internal long PeakMemoryBytesUsed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (long)_memory.Pool.PeakInUse * _blockSize;
+            }
+        }
+    }
+
+    /// <summary>Requests sent to the source (demand, read-ahead and bypass), for tests and statistics.</summary>
+    internal long RequestCount => Interlocked.Read(ref _requests);
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            NotifyBufferWaitersUnsynchronized();
+        }
+
+        await _disposeCts.CancelAsync();
+        _diskWrites.Writer.TryComplete();
+        await _diskWriter;
+        _disk.Dispose();
+        _disposeCts.Dispose();
+    }
+
+    // ---- serving one block ---------------------------------------------------------------------------
+
+    private async ValueTask<MemoryContent> ReadFromBlockAsync(MemoryContent content, long index, int inBlock, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        // A read-ahead stream may break off or be cancelled by its handle; its blocks are then fetched on demand.
+        // The bound only guards against a pathological loop of such failures.
+        int streamFailures = 0;
+        while (true)
+        {
+            Block? block;
+            Task? waitForBuffer = null;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (content.Detached)
+                {
+                    // Invalidated or replaced while we read: continue on the current entry of the same key.
+                    content = _memory.GetOrCreate(content.Key) ?? throw new ScaiDriveApiException(
+                        ScaiDriveErrorKind.ContentChanged, "A newer version of the file replaced the one being read.");
+                }
+
+                if (content.Blocks.TryGetValue(index, out block))
+                {
+                    block.Pins++;
+                    _memory.Touch(block);
+                }
+            }
+
+            if (block is null)
+            {
+                long position = (index * _blockSize) + inBlock;
+                if (await _disk.TryReadAsync(content.Key, position, destination, cancellationToken))
+                {
+                    return content;
+                }
+
+                lock (_gate)
+                {
+                    if (!content.Detached && !content.Blocks.ContainsKey(index))
+                    {
+                        if (_memory.TryAllocate(spareReadAhead: false) is { } buffer)
+                        {
+                            StartFetchUnsynchronized(content, [_memory.AddBlock(content, index, buffer, BlockOrigin.Demand, readAhead: false)], BlockOrigin.Demand, state: null);
+                        }
+                        else
+                        {
+                            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                            _bufferWaiters.Add(waiter);
+                            waitForBuffer = waiter.Task;
+                        }
+                    }
+                }
+
+                if (waitForBuffer is not null)
+                {
+                    await waitForBuffer.WaitAsync(cancellationToken);
+                }
+
+                continue;
+            }
+
+            try
+            {
+                if (block.State == BlockState.Fetching)
+                {
+                    await block.Completion.Task.WaitAsync(cancellationToken);
+                }
+
+                // Completion happens after State and Error are set, so both are stable here.
+                if (block.State == BlockState.Ready)
+                {
+                    block.Buffer!.AsSpan(inBlock, destination.Length).CopyTo(destination.Span);
+                    return content;
+                }
+
+                Exception error = block.Error!;
+                bool fetchAgain = block.Origin == BlockOrigin.Stream
+                    && error is not ScaiDriveApiException { IsTransient: false }
+                    && ++streamFailures <= 3;
+                if (!fetchAgain)
+                {
+                    ExceptionDispatchInfo.Throw(error);
+                }
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _memory.Unpin(block);
+                    NotifyBufferWaitersUnsynchronized();
+                }
+            }
+        }
+    }
+
+    // ---- starting fetches ----------------------------------------------------------------------------
+
+    /// <summary>Starts demand fetches for the blocks of [start, end) found nowhere, so they overlap with each other and with read-ahead.</summary>
+    private void StartMissingUnsynchronized(MemoryContent content, long start, long end)
+    {
+        long size = content.Key.Size;
+        if (size <= _options.SmallFileThresholdBytes)
+        {
+            // Small files come whole in one request: the first miss fetches every block that is missing.
+            start = 0;
+            end = size;
+        }
+
+        List<Block>? run = null;
+        for (long index = start / _blockSize; index * _blockSize < end; index++)
+        {
+            long blockStart = index * _blockSize;
+            bool present = content.Blocks.ContainsKey(index)
+                || _disk.Contains(content.Key, blockStart, Math.Min(blockStart + _blockSize, size));
+            byte[]? buffer = present ? null : _memory.TryAllocate(spareReadAhead: false);
+            if (buffer is null)
+            {
+                // Present, or no buffer now: the read loop waits for one.
+                FlushDemandRunUnsynchronized(content, ref run);
+                continue;
+            }
+
+            (run ??= []).Add(_memory.AddBlock(content, index, buffer, BlockOrigin.Demand, readAhead: false));
+            if (size > _options.SmallFileThresholdBytes)
+            {
+                FlushDemandRunUnsynchronized(content, ref run);
+            }
+        }
+
+        FlushDemandRunUnsynchronized(content, ref run);
+    }
+
+    private void FlushDemandRunUnsynchronized(MemoryContent content, ref List<Block>? run)
+    {
+        if (run is { Count: > 0 })
+        {
+            // One block: a retried ranged read. Several (a small file): one stream, re-fetched on demand if it breaks.
+            BlockOrigin origin = run.Count == 1 ? BlockOrigin.Demand : BlockOrigin.Stream;
+            StartFetchUnsynchronized(content, [.. run], origin, state: null);
+            run.Clear();
+        }
+    }
+
+    /// <summary>Feeds the policy; returns a read-ahead to cancel (outside the lock) when the read ended a sequential run.</summary>
+    private CancellationTokenSource? ObserveUnsynchronized(ReadState state, ContentKey key, long offset, int length)
+    {
+        if (state.Released)
+        {
+            return null;
+        }
+
+        CancellationTokenSource? cancel = null;
+        if (state.Key != key)
+        {
+            cancel = state.Cancellation;
+            state.Cancellation = null;
+            state.Policy = new ReadAheadPolicy(state.Settings);
+            state.Key = key;
+            state.PrefetchEnd = 0;
+        }
+
+        if (state.Policy.Observe(offset, length) == ReadAheadObservation.Reset)
+        {
+            cancel ??= state.Cancellation;
+            state.Cancellation = null;
+            state.PrefetchEnd = 0;
+        }
+
+        state.LastReadOffset = offset;
+        return cancel;
+    }
+
+    private void PumpReadAheadUnsynchronized(ReadState state, MemoryContent content)
+    {
+        if (state.Released || _disposed || content.Detached || state.Key != content.Key || state.Policy.Window == 0)
+        {
+            return;
+        }
+
+        long size = content.Key.Size;
+        long desiredEnd = Math.Min(AlignUp(state.Policy.DesiredEnd), AlignUp(size));
+        long requestBytes = Math.Clamp(AlignDown(state.Policy.Window / 4), _blockSize, Math.Max(_blockSize, AlignDown(_options.MaxRequestBytes)));
+        long position = Math.Max(state.PrefetchEnd, AlignDown(state.LastReadOffset));
+        while (position < desiredEnd && state.InFlight < _options.MaxReadAheadRequests)
+        {
+            // Only whole requests (or the file's tail): topping up the window a block at a time as the reader
+            // creeps forward would turn read-ahead into one small request per block.
+            if (desiredEnd - position < requestBytes && desiredEnd < AlignUp(size))
+            {
+                break;
+            }
+
+            long requestEnd = Math.Min(position + requestBytes, desiredEnd);
+            List<Block>? run = null;
+            bool starved = false;
+            for (; position < requestEnd; position += _blockSize)
+            {
+                long index = position / _blockSize;
+                bool present = content.Blocks.ContainsKey(index)
+                    || _disk.Contains(content.Key, position, Math.Min(position + _blockSize, size));
+                if (present)
+                {
+                    StartReadAheadRunUnsynchronized(state, content, ref run);
+                    continue;
+                }
+
+                byte[]? buffer = _memory.UnconsumedReadAhead < _readAheadCap ? _memory.TryAllocate(spareReadAhead: true) : null;
+                if (buffer is null)
+                {
+                    starved = true;
+                    break;
+                }
+
+                (run ??= []).Add(_memory.AddBlock(content, index, buffer, BlockOrigin.Stream, readAhead: true));
+            }
+
+            StartReadAheadRunUnsynchronized(state, content, ref run);
+            state.PrefetchEnd = position;
+            if (starved)
+            {
+                break;
+            }
+        }
+    }
+
+    private void StartReadAheadRunUnsynchronized(ReadState state, MemoryContent content, ref List<Block>? run)
+    {
+        if (run is { Count: > 0 })
+        {
+            state.Cancellation ??= CancellationTokenSource.CreateLinkedTokenSource(_disposeCts.Token);
+            state.InFlight++;
+            StartFetchUnsynchronized(content, [.. run], BlockOrigin.Stream, state);
+            run.Clear();
+        }
+    }
+
+    private void StartFetchUnsynchronized(MemoryContent content, Block[] blocks, BlockOrigin origin, ReadState? state)
+    {
+        // Demand fetches run on the reader's lifetime, not a caller's token: other readers may wait on them.
+        CancellationToken token = state?.Cancellation?.Token ?? _disposeCts.Token;
+        Interlocked.Increment(ref _requests);
+        _ = Task.Run(() => RunFetchAsync(content, blocks, origin, state, token));
+    }
+
+    // ---- fetching ------------------------------------------------------------------------------------
+
+    private async Task RunFetchAsync(MemoryContent content, Block[] blocks, BlockOrigin origin, ReadState? state, CancellationToken cancellationToken)
+    {
+        ContentKey key = content.Key;
+        int completed = 0;
+        try
+        {
+            if (origin == BlockOrigin.Demand)
+            {
+                Block block = blocks[0];
+                int n = await _source.ReadRangeAsync(key, block.Offset, block.Buffer!.AsMemory(0, block.Length), cancellationToken);
+                if (n != block.Length)
+                {
+                    throw ShortRead(key);
+                }
+
+                Complete(block);
+                completed = 1;
+            }
+            else
+            {
+                long start = blocks[0].Offset;
+                long length = blocks[^1].Offset + blocks[^1].Length - start;
+                Stream stream = await _source.OpenRangeAsync(key, start, length, cancellationToken);
+                await using (stream)
+                {
+                    foreach (Block block in blocks)
+                    {
+                        int n = await stream.ReadAtLeastAsync(block.Buffer!.AsMemory(0, block.Length), block.Length, throwOnEndOfStream: false, cancellationToken);
+                        if (n != block.Length)
+                        {
+                            throw ShortRead(key);
+                        }
+
+                        Complete(block);
+                        completed++;
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            if (state is not null && !cancellationToken.IsCancellationRequested)
+            {
+                ReadingLog.ReadAheadFailed(_logger, key.FileId, key.Version, blocks[completed].Offset, blocks[^1].Offset + blocks[^1].Length, ex);
+            }
+
+            lock (_gate)
+            {
+                for (int i = completed; i < blocks.Length; i++)
+                {
+                    _memory.MarkFailed(blocks[i], ex);
+                }
+
+                NotifyBufferWaitersUnsynchronized();
+            }
+
+            for (int i = completed; i < blocks.Length; i++)
+            {
+                blocks[i].Completion.TrySetResult();
+            }
+        }
+        finally
+        {
+            if (state is not null)
+            {
+                lock (_gate)
+                {
+                    state.InFlight--;
+                    PumpReadAheadUnsynchronized(state, content);
+                }
+            }
+        }
+    }
+
+    private void Complete(Block block)
+    {
+        bool writeToDisk;
+        lock (_gate)
+        {
+            _memory.MarkReady(block);
+            writeToDisk = block.InCache && !_disposed;
+            if (writeToDisk)
+            {
+                // The disk writer holds this pin until the bytes are on disk.
+                block.Pins++;
+            }
+
+            NotifyBufferWaitersUnsynchronized();
+        }
+
+        block.Completion.TrySetResult();
+        if (writeToDisk && !_diskWrites.Writer.TryWrite(block))
+        {
+            lock (_gate)
+            {
+                _memory.Unpin(block);
+            }
+        }
+    }
+
+    // ---- write-behind to the disk tier ----------------------------------------------------------------
+
+    private async Task RunDiskWriterAsync()
+    {
+        ChannelReader<Block> reader = _diskWrites.Reader;
+        bool unrecorded = false;
+        long lastRecord = _timeProvider.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                if (reader.TryRead(out Block? block))
+                {
+                    WriteToDisk(block);
+                    unrecorded = true;
+                    if (_timeProvider.GetElapsedTime(lastRecord) >= _options.DiskRecordInterval)
+                    {
+                        _disk.Flush();
+                        unrecorded = false;
+                        lastRecord = _timeProvider.GetTimestamp();
+                    }
+
+                    continue;
+                }
+
+                if (unrecorded)
+                {
+                    // Idle with unrecorded ranges: record them after a pause rather than after every block.
+                    Task<bool> more = reader.WaitToReadAsync().AsTask();
+                    Task pause = Task.Delay(_options.DiskRecordInterval, _timeProvider);
+                    if (await Task.WhenAny(more, pause) == pause)
+                    {
+                        _disk.Flush();
+                        unrecorded = false;
+                        lastRecord = _timeProvider.GetTimestamp();
+                    }
+                    else if (!await more)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                if (!await reader.WaitToReadAsync())
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            ReadingLog.DiskWriterStopped(_logger, ex);
+            while (reader.TryRead(out Block? block))
+            {
+                lock (_gate)
+                {
+                    _memory.Unpin(block);
+                }
+            }
+        }
+    }
+
+    private void WriteToDisk(Block block)
+    {
+        try
+        {
+            bool current;
+            lock (_gate)
+            {
+                current = block.InCache;
+            }
+
+            // The pin keeps the buffer ours; a block dropped meanwhile (invalidated, new version) is not written.
+            if (current)
+            {
+                _disk.Write(block.Owner.Key, block.Offset, block.Buffer!.AsSpan(0, block.Length));
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _memory.Unpin(block);
+                NotifyBufferWaitersUnsynchronized();
+            }
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------
+
+    private void NotifyBufferWaitersUnsynchronized()
+    {
+        if (_bufferWaiters.Count == 0)
+        {
+            return;
+        }
+
+        // Wake them all; each retries the allocation, and those that lose wait again.
+        foreach (TaskCompletionSource waiter in _bufferWaiters)
+        {
+            waiter.TrySetResult();
+        }
+
+        _bufferWaiters.Clear();
+    }
+
+    private long AlignDown(long value) => value / _blockSize * _blockSize;
+
+    private long AlignUp(long value) => (value + _blockSize - 1) / _blockSize * _blockSize;
+
+    private static ScaiDriveApiException ShortRead(ContentKey key) => new(
+        ScaiDriveErrorKind.ContentChanged, $"File {key.FileId} returned fewer bytes than its version {key.Version} holds.");
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using ScaiDrive.Client;
 
 namespace ScaiDrive.Vfs.Writing;
@@ -36,46 +37,785 @@ internal sealed record UploadQueueOptions
 
     /// <summary>Chunks of one resumable upload in flight.</summary>
     public int ChunkParallelism { get; init; } = 4;
+
+    /// <summary>First wait after a transient error; doubles per attempt up to <see cref="RetryMaxDelay"/>.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between attempts: the server may be down for hours, the data waits in the journal.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(5);
 }
 
-/// <summary>A permanent upload failure: the content is in <see cref="RecoveryPath"/>.</summary>
-internal sealed record UploadFailure(UploadTarget Target, ScaiDriveErrorKind Kind, string Message, string? RecoveryPath);
+/// <summary>A permanent upload failure: the content is in <see cref="RecoveryPath"/> (or in <see cref="ConflictCopy"/>).</summary>
+internal sealed record UploadFailure(UploadTarget Target, ScaiDriveErrorKind Kind, string Message, string? RecoveryPath)
+{
+    public UploadFailureDisposition Disposition { get; init; } = UploadFailureDisposition.MovedToRecovery;
+
+    /// <summary>The "name (conflict …).ext" file the content was uploaded as, when <see cref="Disposition"/> is ConflictCopied.</summary>
+    public FileItem? ConflictCopy { get; init; }
+
+    public StagedFileKey Key { get; init; }
+
+    public long Generation { get; init; }
+
+    public DateTimeOffset FailedAt { get; init; }
+}
 
 /// <summary>
 /// The durable write-back queue. <see cref="EnqueueAsync"/> returns once the staged file and a journal record are
 /// fsync'd; the upload starts after the write-back delay, unless the key is held for writing again.
 /// </summary>
+/// <remarks>
+/// Lock order: <c>_gate</c> is the only lock; it is never held across I/O, an await, a cancellation or an event.
+/// Each entry's <c>JournalGate</c> (a semaphore) serialises the journal writes of one key and is taken before, never
+/// inside, <c>_gate</c>. See README.md beside this file for the states, the journal format and the error policy.
+/// </remarks>
 internal sealed partial class UploadQueue : IAsyncDisposable
 {
-    public UploadQueue(ScaiDriveClient client, UploadQueueOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider) => throw new NotImplementedException();
+    private const int MaxConflictSteps = 6;
+    private const int MaxChecksumRetries = 3;
+    private const int MaxUnclassifiedAttempts = 8;
+    private const int LandedMemory = 4096;
+    private static readonly TimeSpan s_abortTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan s_drainProgressInterval = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Loads what a previous run left in the journal and schedules it; the core shows these files as local nodes.</summary>
-    public Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
+    private readonly IUploadTransport _transport;
+    private readonly UploadQueueOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly UploadJournal _journal;
+    private readonly RecoveryFolder _recovery;
+    private readonly SemaphoreSlim _fileSlots;
+    private readonly CancellationTokenSource _disposeCts = new();
 
-    /// <summary>Records the request durably and schedules it (after the delay). A higher generation supersedes a lower one.</summary>
-    public ValueTask EnqueueAsync(UploadRequest request, CancellationToken cancellationToken) => throw new NotImplementedException();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<StagedFileKey, Entry> _entries = []; // guarded by _gate
+    private readonly Dictionary<StagedFileKey, FileItem> _landed = []; // guarded by _gate; last file each key produced
+    private readonly Queue<StagedFileKey> _landedOrder = new(); // guarded by _gate
+    private readonly List<UploadFailure> _failures = []; // guarded by _gate
+    private readonly HashSet<Task> _running = []; // guarded by _gate
+    private TaskCompletionSource _changed = NewSignal(); // guarded by _gate; completed and replaced on every state change
+    private long _transientErrors; // guarded by _gate
+    private long _completed; // guarded by _gate
+    private bool _disposed; // guarded by _gate
 
-    /// <summary>The file is open for writing again: cancel an in-flight upload of it and wait for the next EnqueueAsync.</summary>
-    public void Hold(StagedFileKey key) => throw new NotImplementedException();
+    public UploadQueue(ScaiDriveClient client, UploadQueueOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
+        : this(new ClientUploadTransport(client ?? throw new ArgumentNullException(nameof(client))), options, loggerFactory, timeProvider)
+    {
+    }
 
-    /// <summary>Rename or move before the upload finished.</summary>
-    public ValueTask RetargetAsync(StagedFileKey key, UploadTarget target, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    /// <summary>Deleted locally before it was uploaded: forget it (journal record removed).</summary>
-    public ValueTask CancelAsync(StagedFileKey key, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    /// <summary>Completes when the latest enqueued generation of <paramref name="key"/> is on the server; throws its permanent error.</summary>
-    public Task<FileItem?> WaitForUploadAsync(StagedFileKey key, CancellationToken cancellationToken) => throw new NotImplementedException();
+    internal UploadQueue(IUploadTransport transport, UploadQueueOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.FileParallelism, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkParallelism, 1);
+        _transport = transport;
+        _options = options;
+        _time = timeProvider;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UploadQueue>();
+        _journal = new UploadJournal(options.JournalDirectory);
+        _recovery = new RecoveryFolder(options.RecoveryDirectory);
+        _fileSlots = new SemaphoreSlim(options.FileParallelism, options.FileParallelism);
+    }
 
     /// <summary>Raised after a generation reached the server (journal record already removed).</summary>
-    public event Action<StagedFileKey, long, FileItem>? Uploaded { add => throw new NotImplementedException(); remove => throw new NotImplementedException(); }
+    public event Action<StagedFileKey, long, FileItem>? Uploaded;
 
-    /// <summary>Raised after a permanent failure moved the content to the recovery folder.</summary>
-    public event Action<StagedFileKey, UploadFailure>? Failed { add => throw new NotImplementedException(); remove => throw new NotImplementedException(); }
+    /// <summary>Raised after a permanent failure moved the content to the recovery folder (or into a conflict copy).</summary>
+    public event Action<StagedFileKey, UploadFailure>? Failed;
 
-    public int PendingCount => throw new NotImplementedException();
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Count;
+            }
+        }
+    }
 
-    public long PendingBytes => throw new NotImplementedException();
+    public long PendingBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                long total = 0;
+                foreach (Entry entry in _entries.Values)
+                {
+                    total += entry.Request.Length;
+                }
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+                return total;
+            }
+        }
+    }
+
+    /// <summary>Loads what a previous run left in the journal and schedules it; the core shows these files as local nodes.</summary>
+    public async Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<JournalRecord> records = _journal.LoadAll((path, ex) => LogCorruptRecord(path, ex));
+        var pending = new List<PendingUpload>(records.Count);
+        var recovered = new List<Entry>(records.Count);
+        DateTimeOffset now = _time.GetUtcNow();
+        foreach (JournalRecord record in records)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            UploadRequest request = record.ToRequest();
+            if (!File.Exists(request.StagedPath))
+            {
+                await ForgetMissingRecordAsync(request, now, cancellationToken);
+                continue;
+            }
+
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_entries.ContainsKey(request.Key))
+                {
+                    continue;
+                }
+
+                var entry = new Entry(request)
+                {
+                    SessionId = record.SessionId is null ? null : new UploadSessionId(record.SessionId),
+                    SessionGeneration = record.SessionGeneration ?? -1,
+                    AttemptedSha256 = record.AttemptedSha256,
+                    ConflictOf = record.ConflictOf,
+                    StrayFileId = record.StrayFileId is null ? null : new FileId(record.StrayFileId),
+                    EnqueuedAt = record.EnqueuedAt,
+                    DueAt = now,
+                };
+                _entries.Add(request.Key, entry);
+                recovered.Add(entry);
+            }
+
+            pending.Add(new PendingUpload(request, record.ResumableSession));
+        }
+
+        LogRecovered(pending.Count);
+        foreach (Entry entry in recovered)
+        {
+            Schedule(entry);
+        }
+
+        return pending;
+    }
+
+    /// <summary>Records the request durably and schedules it (after the delay). A higher generation supersedes a lower one.</summary>
+    public async ValueTask EnqueueAsync(UploadRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentOutOfRangeException.ThrowIfNegative(request.Length);
+
+        // The bytes first: a durable record must never point at content the disk may not have.
+        UploadJournal.FsyncFile(request.StagedPath);
+
+        Entry entry;
+        bool isNew = false;
+        CancellationTokenSource? toCancel = null;
+        DateTimeOffset now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            request = ApplyLandedUnsynchronized(request);
+            if (!_entries.TryGetValue(request.Key, out Entry? existing))
+            {
+                entry = new Entry(request) { EnqueuedAt = now };
+                _entries.Add(request.Key, entry);
+                isNew = true;
+            }
+            else
+            {
+                entry = existing;
+                if (request.Generation < entry.Request.Generation)
+                {
+                    return;
+                }
+
+                if (entry.Request.Target != request.Target)
+                {
+                    entry.TargetVersion++;
+                }
+
+                entry.Request = request;
+                if (entry.State == UploadState.Uploading && (entry.UploadingGeneration != request.Generation || entry.UploadingTargetVersion != entry.TargetVersion))
+                {
+                    toCancel = entry.UploadCts;
+                }
+            }
+
+            entry.Held = false;
+            entry.DueAt = Max(now + _options.WriteBackDelay, entry.RetryNotBefore);
+            SignalChangedUnsynchronized();
+        }
+
+        LogEnqueued(request.Key, request.Generation, request.Length);
+        CancelQuietly(toCancel);
+        await WriteRecordAsync(entry, cancellationToken);
+        if (isNew && Path.GetDirectoryName(Path.GetFullPath(request.StagedPath)) is { } stagingDirectory)
+        {
+            // The staged file's own directory entry must survive a power cut too, or the record points at nothing.
+            UploadJournal.FsyncDirectory(stagingDirectory);
+        }
+
+        Schedule(entry);
+    }
+
+    /// <summary>The file is open for writing again: cancel an in-flight upload of it and wait for the next EnqueueAsync.</summary>
+    public void Hold(StagedFileKey key)
+    {
+        CancellationTokenSource? toCancel = null;
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out Entry? entry))
+            {
+                return;
+            }
+
+            entry.Held = true;
+            entry.Timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (entry.State == UploadState.Uploading)
+            {
+                toCancel = entry.UploadCts;
+            }
+
+            SignalChangedUnsynchronized();
+        }
+
+        CancelQuietly(toCancel);
+    }
+
+    /// <summary>
+    /// Rename or move before the upload finished. A key with nothing pending is left alone: its file is on the server
+    /// already and the caller renames it there.
+    /// </summary>
+    public async ValueTask RetargetAsync(StagedFileKey key, UploadTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Entry? entry;
+        CancellationTokenSource? toCancel = null;
+        UploadSessionId? toAbort = null;
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out entry) || entry.Request.Target == target)
+            {
+                return;
+            }
+
+            entry.Request = entry.Request with { Target = target };
+            entry.TargetVersion++;
+            entry.ConflictOf = null;
+            if (entry.State == UploadState.Uploading)
+            {
+                toCancel = entry.UploadCts;
+            }
+            else
+            {
+                toAbort = entry.SessionId;
+                entry.SessionId = null;
+            }
+
+            SignalChangedUnsynchronized();
+        }
+
+        CancelQuietly(toCancel);
+        await WriteRecordAsync(entry, cancellationToken);
+        if (toAbort is { } session)
+        {
+            await AbortQuietlyAsync(session);
+        }
+
+        Schedule(entry);
+    }
+
+    /// <summary>Deleted locally before it was uploaded: forget it (journal record removed).</summary>
+    public async ValueTask CancelAsync(StagedFileKey key, CancellationToken cancellationToken)
+    {
+        Entry? entry;
+        CancellationTokenSource? toCancel = null;
+        UploadSessionId? toAbort = null;
+        lock (_gate)
+        {
+            _landed.Remove(key);
+            if (!_entries.Remove(key, out entry))
+            {
+                return;
+            }
+
+            entry.Removed = true;
+            entry.Timer?.Dispose();
+            entry.Timer = null;
+            if (entry.State == UploadState.Uploading)
+            {
+                toCancel = entry.UploadCts;
+            }
+            else
+            {
+                toAbort = entry.SessionId;
+            }
+
+            SignalChangedUnsynchronized();
+        }
+
+        CancelQuietly(toCancel);
+        await RemoveRecordAsync(entry, cancellationToken);
+        if (toAbort is { } session)
+        {
+            await AbortQuietlyAsync(session);
+        }
+
+        entry.Completion?.TrySetResult(null);
+    }
+
+    /// <summary>
+    /// Completes when the latest enqueued generation of <paramref name="key"/> is on the server; throws its permanent
+    /// error as <see cref="UploadFailedException"/>. Waiting skips the rest of the write-back delay (fsync wants it now).
+    /// </summary>
+    public Task<FileItem?> WaitForUploadAsync(StagedFileKey key, CancellationToken cancellationToken)
+    {
+        Entry? entry;
+        TaskCompletionSource<FileItem?> completion;
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out entry))
+            {
+                return Task.FromResult(_landed.TryGetValue(key, out FileItem? item) ? item : null);
+            }
+
+            completion = entry.Completion ??= new TaskCompletionSource<FileItem?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!entry.Held && entry.State == UploadState.Waiting)
+            {
+                entry.DueAt = Min(entry.DueAt, _time.GetUtcNow());
+            }
+        }
+
+        Schedule(entry);
+        return completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// For unmount: uploads everything pending now (ignoring the write-back delay, not the backoff of a failing server) and
+    /// returns when nothing but held keys is left, reporting progress meanwhile.
+    /// </summary>
+    public async Task DrainAsync(IProgress<UploadQueueStatus>? progress, CancellationToken cancellationToken)
+    {
+        List<Entry> expedite;
+        lock (_gate)
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            expedite = [.. _entries.Values];
+            foreach (Entry entry in expedite)
+            {
+                if (entry.State == UploadState.Waiting)
+                {
+                    entry.DueAt = Min(entry.DueAt, now);
+                }
+            }
+        }
+
+        foreach (Entry entry in expedite)
+        {
+            Schedule(entry);
+        }
+
+        while (true)
+        {
+            Task changed;
+            bool done;
+            lock (_gate)
+            {
+                done = _entries.Values.All(e => e.Held);
+                changed = _changed.Task;
+            }
+
+            progress?.Report(GetStatus());
+            if (done)
+            {
+                return;
+            }
+
+            using var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task tick = Task.Delay(s_drainProgressInterval, _time, delayCts.Token);
+            await Task.WhenAny(changed, tick);
+            await delayCts.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    public UploadQueueStatus GetStatus()
+    {
+        lock (_gate)
+        {
+            var items = new List<PendingUploadStatus>(_entries.Count);
+            long pendingBytes = 0, inFlight = 0;
+            int uploading = 0, held = 0, retrying = 0;
+            foreach (Entry entry in _entries.Values)
+            {
+                UploadState state = entry.Held ? UploadState.Held : entry.State;
+                long sent = Interlocked.Read(ref entry.BytesUploaded);
+                pendingBytes += entry.Request.Length;
+                switch (state)
+                {
+                    case UploadState.Uploading:
+                        uploading++;
+                        inFlight += sent;
+                        break;
+                    case UploadState.Held:
+                        held++;
+                        break;
+                    case UploadState.RetryWait:
+                        retrying++;
+                        break;
+                }
+
+                items.Add(new PendingUploadStatus(
+                    entry.Request.Key,
+                    entry.Request.Target,
+                    entry.Request.Length,
+                    entry.Request.Generation,
+                    state,
+                    entry.Attempts,
+                    state == UploadState.Uploading ? sent : 0,
+                    entry.LastError,
+                    state is UploadState.Waiting or UploadState.RetryWait ? entry.DueAt : null));
+            }
+
+            return new UploadQueueStatus(_entries.Count, pendingBytes, uploading, inFlight, held, retrying, _transientErrors, _completed, [.. _failures], items);
+        }
+    }
+
+    /// <summary>
+    /// Stops without draining: in-flight uploads are cancelled but their sessions are kept (not aborted) and every
+    /// journal record stays, so the next <see cref="RecoverAsync"/> resumes them.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task[] running;
+        List<Entry> entries;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            running = [.. _running];
+            entries = [.. _entries.Values];
+            foreach (Entry entry in entries)
+            {
+                entry.Timer?.Dispose();
+                entry.Timer = null;
+            }
+        }
+
+        await _disposeCts.CancelAsync();
+        try
+        {
+            await Task.WhenAll(running);
+        }
+        catch (Exception)
+        {
+            // Each run logs its own failure; disposal only waits for them to stop.
+        }
+
+        foreach (Entry entry in entries)
+        {
+            entry.Completion?.TrySetCanceled();
+        }
+
+        _disposeCts.Dispose();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static void CancelQuietly(CancellationTokenSource? cts)
+    {
+        if (cts is null)
+        {
+            return;
+        }
+
+        try
+        {
+            cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run finished and disposed it meanwhile: nothing left to cancel.
+        }
+    }
+
+    private void SignalChangedUnsynchronized()
+    {
+        _changed.TrySetResult();
+        _changed = NewSignal();
+    }
+
+    /// <summary>
+    /// A key whose earlier generation we uploaded as a new file must now replace that file, whatever the caller still
+    /// thinks; and a replace based on a version we superseded ourselves is rebased on the version we made.
+    /// </summary>
+    private UploadRequest ApplyLandedUnsynchronized(UploadRequest request)
+    {
+        if (!_landed.TryGetValue(request.Key, out FileItem? landed))
+        {
+            return request;
+        }
+
+        UploadTarget target = request.Target;
+        if (target.ReplaceFileId is null
+            && target.ShareId == landed.ShareId
+            && target.FolderId == landed.FolderId
+            && string.Equals(target.Name, landed.Name, StringComparison.Ordinal))
+        {
+            return request with { Target = target with { ReplaceFileId = landed.Id, BaseVersionId = landed.VersionId } };
+        }
+
+        if (target.ReplaceFileId == landed.Id && landed.VersionId is { } produced && target.BaseVersionId != produced)
+        {
+            return request with { Target = target with { BaseVersionId = produced } };
+        }
+
+        return request;
+    }
+
+    private void RememberLandedUnsynchronized(StagedFileKey key, FileItem item)
+    {
+        if (_landed.TryAdd(key, item))
+        {
+            _landedOrder.Enqueue(key);
+            while (_landedOrder.Count > LandedMemory && _landedOrder.TryDequeue(out StagedFileKey old))
+            {
+                _landed.Remove(old);
+            }
+        }
+        else
+        {
+            _landed[key] = item;
+        }
+    }
+
+    private void Schedule(Entry entry)
+    {
+        lock (_gate)
+        {
+            if (_disposed || entry.Removed || entry.Held || entry.State == UploadState.Uploading)
+            {
+                return;
+            }
+
+            TimeSpan wait = entry.DueAt - _time.GetUtcNow();
+            if (wait <= TimeSpan.Zero)
+            {
+                StartUnsynchronized(entry);
+                return;
+            }
+
+            if (entry.Timer is null)
+            {
+                entry.Timer = _time.CreateTimer(static state => ((TimerState)state!).Fire(), new TimerState(this, entry), wait, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                entry.Timer.Change(wait, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void StartUnsynchronized(Entry entry)
+    {
+        entry.Timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        entry.State = UploadState.Uploading;
+        entry.UploadingGeneration = entry.Request.Generation;
+        entry.UploadingTargetVersion = entry.TargetVersion;
+        Interlocked.Exchange(ref entry.BytesUploaded, 0);
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_disposeCts.Token);
+        entry.UploadCts = cts;
+        Task run = Task.Run(() => RunAsync(entry, cts));
+        _running.Add(run);
+        _ = run.ContinueWith(
+            finished =>
+            {
+                lock (_gate)
+                {
+                    _running.Remove(finished);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        SignalChangedUnsynchronized();
+    }
+
+    private async ValueTask WriteRecordAsync(Entry entry, CancellationToken cancellationToken)
+    {
+        await entry.JournalGate.WaitAsync(cancellationToken);
+        try
+        {
+            JournalRecord record;
+            lock (_gate)
+            {
+                if (entry.Removed)
+                {
+                    return;
+                }
+
+                record = entry.ToRecordUnsynchronized();
+            }
+
+            await _journal.WriteAsync(record, cancellationToken);
+        }
+        finally
+        {
+            entry.JournalGate.Release();
+        }
+    }
+
+    private async ValueTask RemoveRecordAsync(Entry entry, CancellationToken cancellationToken)
+    {
+        await entry.JournalGate.WaitAsync(cancellationToken);
+        try
+        {
+            _journal.Delete(entry.Request.Key);
+        }
+        finally
+        {
+            entry.JournalGate.Release();
+        }
+    }
+
+    private async Task AbortQuietlyAsync(UploadSessionId session)
+    {
+        using var timeout = new CancellationTokenSource(s_abortTimeout, _time);
+        try
+        {
+            await _transport.AbortUploadAsync(session, timeout.Token);
+        }
+        catch (Exception ex) when (ex is ScaiDriveApiException or OperationCanceledException or HttpRequestException or IOException)
+        {
+            // An unaborted session only costs the server space until it expires (24 h).
+            LogAbortFailed(session, ex.Message);
+        }
+    }
+
+    private async Task ForgetMissingRecordAsync(UploadRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        LogRecoveredMissing(request.Key, request.StagedPath);
+        var failure = new UploadFailure(request.Target, ScaiDriveErrorKind.Other, $"staged file '{request.StagedPath}' is missing; nothing to upload", null)
+        {
+            Disposition = UploadFailureDisposition.ContentMissing,
+            Key = request.Key,
+            Generation = request.Generation,
+            FailedAt = now,
+        };
+
+        // The record itself is kept in the recovery folder as evidence of what was lost, never silently deleted.
+        string folder = Path.Combine(_recovery.Directory, "_lost-journal-records");
+        Directory.CreateDirectory(folder);
+        string source = _journal.PathOf(request.Key);
+        File.Move(source, Path.Combine(folder, Path.GetFileName(source)), overwrite: true);
+        lock (_gate)
+        {
+            _failures.Add(failure);
+        }
+
+        await Task.CompletedTask.WaitAsync(cancellationToken);
+        RaiseFailed(request.Key, failure);
+    }
+
+    private void RaiseUploaded(StagedFileKey key, long generation, FileItem item)
+    {
+        try
+        {
+            Uploaded?.Invoke(key, generation, item);
+        }
+        catch (Exception ex)
+        {
+            LogHandlerFailed(nameof(Uploaded), ex);
+        }
+    }
+
+    private void RaiseFailed(StagedFileKey key, UploadFailure failure)
+    {
+        try
+        {
+            Failed?.Invoke(key, failure);
+        }
+        catch (Exception ex)
+        {
+            LogHandlerFailed(nameof(Failed), ex);
+        }
+    }
+
+    private sealed class TimerState(UploadQueue queue, Entry entry)
+    {
+        public void Fire()
+        {
+            lock (queue._gate)
+            {
+                if (queue._disposed || entry.Removed || entry.Held || entry.State == UploadState.Uploading)
+                {
+                    return;
+                }
+            }
+
+            queue.Schedule(entry);
+        }
+    }
+
+    /// <summary>Receives the client's "bytes confirmed so far" without posting to a synchronisation context.</summary>
+    private sealed class ProgressSink(Entry entry) : IProgress<long>
+    {
+        public void Report(long value) => Interlocked.Exchange(ref entry.BytesUploaded, value);
+    }
+
+    /// <summary>One key's state. Every field is guarded by <c>_gate</c> except <see cref="BytesUploaded"/> (Interlocked).</summary>
+    private sealed class Entry(UploadRequest request)
+    {
+        public UploadRequest Request = request;
+        public UploadState State = UploadState.Waiting;
+        public bool Held;
+        public bool Removed;
+        public DateTimeOffset DueAt;
+        public DateTimeOffset EnqueuedAt;
+
+        /// <summary>Not before this (transient error backoff), whatever new enqueues say.</summary>
+        public DateTimeOffset RetryNotBefore;
+        public int Attempts;
+        public string? LastError;
+        public ITimer? Timer;
+        public CancellationTokenSource? UploadCts;
+        public long UploadingGeneration;
+        public int UploadingTargetVersion;
+
+        /// <summary>Bumped whenever the caller changes the target; a run whose snapshot is older is stale.</summary>
+        public int TargetVersion;
+        public UploadSessionId? SessionId;
+        public long SessionGeneration = -1;
+        public string? AttemptedSha256;
+        public string? ConflictOf;
+        public FileId? StrayFileId;
+        public long BytesUploaded;
+        public TaskCompletionSource<FileItem?>? Completion;
+        public readonly SemaphoreSlim JournalGate = new(1, 1);
+
+        public UploadSessionId? ResumableSessionUnsynchronized => SessionGeneration == Request.Generation ? SessionId : null;
+
+        public JournalRecord ToRecordUnsynchronized() => JournalRecord.From(Request, EnqueuedAt) with
+        {
+            SessionId = SessionId?.Value,
+            SessionGeneration = SessionId is null ? null : SessionGeneration,
+            AttemptedSha256 = AttemptedSha256,
+            ConflictOf = ConflictOf,
+            StrayFileId = StrayFileId?.Value,
+        };
+    }
 }

@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench.sh. Standard library only.
+
+Each subcommand does one measured or polled step and prints its result on stdout (a number or JSON), so the
+shell script stays a readable sequence of workloads. Durations come from time.monotonic(); moments the shell compares
+with its own clock ($EPOCHREALTIME) are printed as epoch seconds.
+
+  freeport                                  a free TCP port on 127.0.0.1 (closed again; tiny race accepted)
+  gen-small DIR N SEED                      N small files of random content under DIR/small/dNN/, manifest DIR/small.manifest
+  manifest DIR                              "relpath size sha256" of every file under DIR, sorted
+  mkfiles DIR N [MANIFEST [PREFIX]]         creates N empty files in DIR; prints seconds; optionally writes their manifest
+  readtree DIR                              reads every file under DIR; prints "files bytes seconds"
+  wait-local ROOT MANIFEST TIMEOUT          polls a local folder (rclone's WebDAV backing folder) until it holds every
+                                            file of MANIFEST with the right size and SHA-256; prints the epoch time of
+                                            the first poll that matched
+  wait-scaidrive MOUNT REMOTEDIR MANIFEST TIMEOUT
+                                            polls `scaidrivefs status MOUNT --json` until pending_uploads is 0, then
+                                            the server (env BENCH_SD_URL, BENCH_SD_TOKEN_FILE, BENCH_SD_SHARE) until
+                                            REMOTEDIR holds every file of MANIFEST with the right size and checksum;
+                                            prints the epoch time of the poll (status call) that led to the match
+  sd-list URL TOKENFILE SHARE REMOTEDIR     raw HTTP listing of a folder (all pages); prints "entries seconds"
+  dav-list URL PATH                         raw WebDAV PROPFIND depth 1; prints "entries seconds"
+  sd-find URL TOKENFILE SHARE REMOTEPATH    prints the file object JSON of REMOTEPATH (or exits 1)
+  sd-share URL TOKENFILE                    prints the ID of the caller's first share (the personal one on a fresh server)
+  rss-sample PIDFILE OUT                    every 0.25 s reads VmHWM/VmRSS of the "label pid" lines of PIDFILE and keeps
+                                            the peak per label in OUT (JSON), until killed
+  fio-iops JSONFILE                         read IOPS from fio's JSON output
+"""
+
+import hashlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+
+
+def die(msg):
+    print(f"benchlib: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def cmd_freeport(_args):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+
+
+def cmd_gen_small(args):
+    root, n, seed = args[0], int(args[1]), int(args[2])
+    rng = random.Random(seed)
+    base = os.path.join(root, "small")
+    per_dir = 100
+    lines = []
+    for i in range(n):
+        d = os.path.join(base, f"d{i // per_dir:02d}")
+        os.makedirs(d, exist_ok=True)
+        # Sizes of a source tree: mostly a few KiB, some up to 32 KiB.
+        size = int(rng.lognormvariate(8.5, 1.0))
+        size = max(64, min(size, 32 * 1024))
+        data = rng.randbytes(size)
+        name = f"f{i:05d}.dat"
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+        lines.append(f"small/d{i // per_dir:02d}/{name} {size} {hashlib.sha256(data).hexdigest()}")
+    lines.sort()
+    with open(os.path.join(root, "small.manifest"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def manifest_of(root):
+    out = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            out.append(f"{rel} {os.path.getsize(p)} {sha256_file(p)}")
+    out.sort()
+    return out
+
+
+def cmd_manifest(args):
+    for line in manifest_of(args[0]):
+        print(line)
+
+
+def read_manifest(path):
+    entries = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                entries[parts[0]] = (int(parts[1]), parts[2])
+    return entries
+
+
+def cmd_mkfiles(args):
+    d, n = args[0], int(args[1])
+    os.makedirs(d, exist_ok=True)
+    t0 = time.monotonic()
+    for i in range(n):
+        fd = os.open(os.path.join(d, f"e{i:05d}"), os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644)
+        os.close(fd)
+    print(f"{time.monotonic() - t0:.6f}")
+    if len(args) > 2:
+        # Optional manifest (path relative to the mount root) for the durability wait.
+        prefix = args[3] if len(args) > 3 else os.path.basename(d.rstrip("/"))
+        empty = hashlib.sha256(b"").hexdigest()
+        with open(args[2], "w") as f:
+            f.writelines(f"{prefix}/e{i:05d} 0 {empty}\n" for i in range(n))
+
+
+def cmd_readtree(args):
+    t0 = time.monotonic()
+    files = 0
+    total = 0
+    for dirpath, _dirs, names in os.walk(args[0]):
+        for name in sorted(names):
+            with open(os.path.join(dirpath, name), "rb") as f:
+                while True:
+                    b = f.read(1 << 20)
+                    if not b:
+                        break
+                    total += len(b)
+            files += 1
+    print(f"{files} {total} {time.monotonic() - t0:.6f}")
+
+
+# ---- local folder (rclone's WebDAV backing folder) -------------------------------------------------
+
+def local_matches(root, manifest, hashed):
+    """True when every manifest entry exists with its size; sizes are cheap, so the hash is only checked once they match."""
+    for rel, (size, _sha) in manifest.items():
+        try:
+            if os.path.getsize(os.path.join(root, rel)) != size:
+                return False
+        except OSError:
+            return False
+    for rel, (_size, sha) in manifest.items():
+        if rel in hashed:
+            continue
+        if sha256_file(os.path.join(root, rel)) != sha:
+            return False
+        hashed.add(rel)
+    return True
+
+
+def cmd_wait_local(args):
+    root, manifest, timeout = args[0], read_manifest(args[1]), float(args[2])
+    t0 = time.monotonic()
+    hashed = set()
+    while True:
+        t = time.monotonic()
+        wall = time.time()
+        # The moment of durability is the poll at which all sizes matched; the hashing after it only confirms it.
+        if local_matches(root, manifest, hashed):
+            print(f"{wall:.6f}")
+            return
+        if t - t0 > timeout:
+            die(f"timeout: {root} does not hold the {len(manifest)} expected files after {timeout}s")
+        time.sleep(0.05)
+
+
+# ---- ScaiDrive server (raw HTTP) ------------------------------------------------------------------
+
+class Sd:
+    def __init__(self, url, token_file, share=None):
+        self.url = url.rstrip("/")
+        with open(token_file) as f:
+            self.token = f.read().strip()
+        self.share = share
+
+    def get(self, path, query=None):
+        q = "?" + urllib.parse.urlencode(query) if query else ""
+        req = urllib.request.Request(self.url + path + q, headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)
+
+    def children(self, folder_id):
+        items = []
+        offset = 0
+        while True:
+            page = self.get(f"/api/v1/folders/{folder_id}/children",
+                            {"share_id": self.share, "limit": 5000, "offset": offset})
+            batch = page.get("items", [])
+            items.extend(batch)
+            offset += len(batch)
+            if not batch or offset >= page.get("total", offset):
+                return items
+
+    def resolve_folder(self, remote_dir):
+        folder = "root"
+        for part in [p for p in remote_dir.split("/") if p]:
+            match = [i for i in self.children(folder) if i.get("type") == "folder" and i.get("name") == part]
+            if not match:
+                return None
+            folder = match[0]["id"]
+        return folder
+
+    def tree(self, folder_id, prefix=""):
+        """relpath -> (size, checksum) of every file below folder_id."""
+        out = {}
+        for item in self.children(folder_id):
+            rel = prefix + item["name"]
+            if item.get("type") == "folder":
+                out.update(self.tree(item["id"], rel + "/"))
+            else:
+                out[rel] = (int(item.get("size", -1)), item.get("checksum_sha256"))
+        return out
+
+
+def sd_from_env():
+    return Sd(os.environ["BENCH_SD_URL"], os.environ["BENCH_SD_TOKEN_FILE"], os.environ["BENCH_SD_SHARE"])
+
+
+def pending_uploads(mount):
+    cli = os.environ.get("BENCH_SD_CLI", "scaidrivefs").split()
+    r = subprocess.run(cli + ["status", mount, "--json"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        return None
+    try:
+        return int(json.loads(r.stdout).get("pending_uploads", -1))
+    except ValueError:
+        return None
+
+
+def cmd_wait_scaidrive(args):
+    mount, remote_dir, manifest, timeout = args[0], args[1], read_manifest(args[2]), float(args[3])
+    sd = sd_from_env()
+    t0 = time.monotonic()
+    while True:
+        t = time.monotonic()
+        wall = time.time()
+        if pending_uploads(mount) == 0:
+            folder = sd.resolve_folder(remote_dir)
+            if folder is not None:
+                # Manifest paths are relative to the mount root; the tree is relative to remote_dir.
+                prefix = remote_dir.strip("/") + "/" if remote_dir.strip("/") else ""
+                have = {prefix + k: v for k, v in sd.tree(folder).items()}
+                if all(have.get(rel, (None, None))[0] == size and
+                       (have[rel][1] in (None, sha) or size == 0) for rel, (size, sha) in manifest.items()):
+                    print(f"{wall:.6f}")
+                    return
+        if t - t0 > timeout:
+            die(f"timeout: the server does not hold the {len(manifest)} expected files of {remote_dir} after {timeout}s")
+        time.sleep(0.1)
+
+
+def cmd_sd_list(args):
+    sd = Sd(args[0], args[1], args[2])
+    folder = sd.resolve_folder(args[3])
+    if folder is None:
+        die(f"no folder {args[3]}")
+    t0 = time.monotonic()
+    n = len(sd.children(folder))
+    print(f"{n} {time.monotonic() - t0:.6f}")
+
+
+def cmd_sd_find(args):
+    sd = Sd(args[0], args[1], args[2])
+    parent, _, name = args[3].strip("/").rpartition("/")
+    folder = sd.resolve_folder(parent)
+    if folder is None:
+        sys.exit(1)
+    for item in sd.children(folder):
+        if item.get("name") == name and item.get("type") != "folder":
+            print(json.dumps(item))
+            return
+    sys.exit(1)
+
+
+def cmd_sd_share(args):
+    sd = Sd(args[0], args[1])
+    shares = sd.get("/api/v1/users/me/shares")
+    items = shares.get("shares", shares.get("items", [])) if isinstance(shares, dict) else shares
+    if not items:
+        die("the server lists no share for this token")
+    print(items[0]["id"])
+
+
+def cmd_dav_list(args):
+    url = args[0].rstrip("/") + "/" + args[1].strip("/") + "/"
+    t0 = time.monotonic()
+    req = urllib.request.Request(url, method="PROPFIND", headers={"Depth": "1"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        body = r.read()
+    n = len(ET.fromstring(body).findall("{DAV:}response")) - 1  # the folder itself is one response
+    print(f"{n} {time.monotonic() - t0:.6f}")
+
+
+# ---- memory ---------------------------------------------------------------------------------------
+
+def read_status_kb(pid):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmHWM:", "VmRSS:")):
+                    k, v = line.split(":", 1)
+                    out[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def cmd_rss_sample(args):
+    pidfile, out_path = args[0], args[1]
+    peaks = {}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while True:
+        try:
+            with open(pidfile) as f:
+                pids = [line.split() for line in f if len(line.split()) == 2]
+        except OSError:
+            pids = []
+        for label, pid in pids:
+            s = read_status_kb(pid)
+            if not s:
+                continue
+            p = peaks.setdefault(label, {"hwm_kb": 0, "rss_kb": 0})
+            p["hwm_kb"] = max(p["hwm_kb"], s.get("VmHWM", 0))
+            p["rss_kb"] = max(p["rss_kb"], s.get("VmRSS", 0))
+        tmp = out_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(peaks, f)
+        os.replace(tmp, out_path)
+        if stop:
+            return
+        time.sleep(0.25)
+
+
+def cmd_fio_iops(args):
+    with open(args[0]) as f:
+        text = f.read()
+    # fio may print warnings before the JSON document.
+    j = json.loads(text[text.index("{"):])
+    print(f"{sum(job['read']['iops'] for job in j['jobs']):.1f}")
+
+
+COMMANDS = {
+    "freeport": cmd_freeport,
+    "gen-small": cmd_gen_small,
+    "manifest": cmd_manifest,
+    "mkfiles": cmd_mkfiles,
+    "readtree": cmd_readtree,
+    "wait-local": cmd_wait_local,
+    "wait-scaidrive": cmd_wait_scaidrive,
+    "sd-list": cmd_sd_list,
+    "sd-find": cmd_sd_find,
+    "sd-share": cmd_sd_share,
+    "dav-list": cmd_dav_list,
+    "rss-sample": cmd_rss_sample,
+    "fio-iops": cmd_fio_iops,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        die("usage: benchlib.py " + "|".join(COMMANDS) + " ARGS...")
+    COMMANDS[sys.argv[1]](sys.argv[2:])

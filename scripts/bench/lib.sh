@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# Shared pieces of scripts/bench.sh: clock, records, cache dropping, the cleanup registry.
+# Sourced, never run. Expects $RUN (the run's scratch directory) and $LIB (scripts/bench).
+
+# Wall clock in seconds with microseconds, without forking.
+now() { echo "$EPOCHREALTIME"; }
+
+# Arithmetic on decimals (bash has integers only).
+calc() { python3 -c "import sys; print(f'{eval(sys.argv[1]):.6f}')" "$1"; }
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# record SYSTEM METRIC VALUE UNIT [NOTE]: one result line for report.py.
+record() {
+  local note="${5:-}"
+  python3 - "$1" "$2" "$3" "$4" "$note" >>"$RUN/results.jsonl" <<'EOF'
+import json, sys
+system, metric, value, unit, note = sys.argv[1:6]
+rec = {"system": system, "metric": metric, "value": None if value in ("", "n/a") else float(value), "unit": unit}
+if note:
+    rec["note"] = note
+print(json.dumps(rec))
+EOF
+  log "$1 $2 = $3 $4${note:+ ($note)}"
+}
+
+# note TEXT: a line under the table.
+note() { printf '%s\n' "$*" >>"$RUN/notes.txt"; log "note: $*"; }
+
+# rate COUNT START END: COUNT per second between two $EPOCHREALTIME stamps.
+rate() { python3 -c "import sys; c,a,b=map(float,sys.argv[1:4]); print(f'{c/max(b-a,1e-9):.3f}')" "$1" "$2" "$3"; }
+
+# curl_time ARGS...: runs curl and prints "http_code bytes_down bytes_up seconds".
+curl_time() { curl -sS -o /dev/null -w '%{http_code} %{size_download} %{size_upload} %{time_total}\n' "$@"; }
+
+# Drops the kernel page cache (and dentries/inodes), so the next read goes to the filesystem.
+drop_caches() {
+  sync
+  if ! echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+    if [ ! -f "$RUN/.no-drop" ]; then
+      touch "$RUN/.no-drop"
+      note "the page cache could not be dropped (not root?): cold figures are warmer than they should be"
+    fi
+  fi
+}
+
+# ---- cleanup registry: survives subshells because it lives in files -------------------------------
+# $RUN/mounts: "kind mountpoint" (kind scaidrive or rclone); $RUN/pids: "label pid" of daemons and servers we
+# started (also read by the RSS sampler).
+
+register_pid() { echo "$1 $2" >>"$RUN/pids"; }
+register_mount() { echo "$1 $2" >>"$RUN/mounts"; }
+unregister_mount() {
+  [ -f "$RUN/mounts" ] || return 0
+  grep -v " $1\$" "$RUN/mounts" >"$RUN/mounts.tmp" || true
+  mv "$RUN/mounts.tmp" "$RUN/mounts"
+}
+
+is_mounted() { awk -v mp="$1" '$2 == mp { found = 1 } END { exit !found }' /proc/mounts; }
+
+# Waits up to $2 seconds for pid $1 to exit.
+wait_pid_exit() {
+  local pid="$1" deadline=$((SECONDS + $2))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
+# Stops one process we started, by its pid: TERM, then KILL after a grace period.
+stop_pid() {
+  local pid="$1"
+  kill -0 "$pid" 2>/dev/null || return 0
+  # A pid of ours that exited long ago may have been reused: only stop what still looks like ours.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'rclone|scaidrive|benchlib' || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_pid_exit "$pid" 30 || { log "pid $pid ignored SIGTERM; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+}
+
+# Unmounts every registered mount and stops every registered process. Safe to call twice.
+cleanup_all() {
+  local kind mp label pid
+  if [ -f "$RUN/mounts" ]; then
+    while read -r kind mp; do
+      [ -n "$mp" ] || continue
+      if is_mounted "$mp"; then
+        log "cleanup: unmounting $mp"
+        if [ "$kind" = scaidrive ] && [ -n "${SD_CLI:-}" ]; then
+          timeout 120 $SD_CLI unmount "$mp" >/dev/null 2>&1 || true
+        fi
+        is_mounted "$mp" && { fusermount3 -u "$mp" 2>/dev/null || fusermount3 -uz "$mp" 2>/dev/null || true; }
+      fi
+    done <"$RUN/mounts"
+    : >"$RUN/mounts"
+  fi
+  if [ -f "$RUN/pids" ]; then
+    while read -r label pid; do
+      [ -n "$pid" ] && stop_pid "$pid"
+    done <"$RUN/pids"
+  fi
+}

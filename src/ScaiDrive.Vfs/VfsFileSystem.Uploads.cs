@@ -1,0 +1,225 @@
+using Microsoft.Extensions.Caching.Memory;
+using ScaiDrive.Client;
+using ScaiDrive.Vfs.Kernel;
+using ScaiDrive.Vfs.Namespace;
+using ScaiDrive.Vfs.State;
+using ScaiDrive.Vfs.Writing;
+
+namespace ScaiDrive.Vfs;
+
+// What the upload queue reports back. Its events are raised on its own threads, possibly while it holds its own
+// locks, so the handlers only start a task: the work takes the node's content gate, which a caller of the queue
+// (EnqueueAsync under that gate) may hold — doing it inline could deadlock.
+public sealed partial class VfsFileSystem
+{
+    private void OnUploaded(StagedFileKey key, long generation, FileItem item)
+    {
+        Node? node;
+        lock (_gate)
+        {
+            _byKey.TryGetValue(key, out node);
+        }
+
+        if (node is not null)
+        {
+            _ = RunInBackground(node, () => ApplyUploadedAsync(node, key, generation, item));
+        }
+    }
+
+    private void OnUploadFailed(StagedFileKey key, UploadFailure failure)
+    {
+        Node? node;
+        lock (_gate)
+        {
+            _byKey.TryGetValue(key, out node);
+            lock (_errorsGate)
+            {
+                _failedUploads++;
+            }
+        }
+
+        string path = node is null ? failure.Target.Name : PathOf(node);
+        string message = failure.RecoveryPath is null ? failure.Message : $"{failure.Message} (content kept in {failure.RecoveryPath})";
+        RecordError(path, message);
+        LogUploadFailed(path, message);
+        if (node is not null)
+        {
+            _ = RunInBackground(node, () => ApplyFailedAsync(node, key));
+        }
+    }
+
+    private async Task RunInBackground(Node node, Func<Task> work)
+    {
+        try
+        {
+            await Task.Yield();
+            await work().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogBackgroundFailed(ex, PathOf(node));
+        }
+    }
+
+    /// <summary>
+    /// A generation reached the server. Idempotent: fsync and drain apply the result they waited for, and the event
+    /// applies it again. Only the latest generation makes the node clean; an older one still tells us the file ID and
+    /// the version the next generation must name as its base.
+    /// </summary>
+    private async Task ApplyUploadedAsync(Node node, StagedFileKey key, long generation, FileItem item)
+    {
+        await node.ContentGate.WaitAsync().ConfigureAwait(false);
+        bool retarget = false;
+        FileId? strayFile = null;
+        try
+        {
+            lock (_gate)
+            {
+                if (node.Staged?.Key != key && node.PendingRequest?.Key != key)
+                {
+                    return; // Superseded: the node moved on to another staged copy.
+                }
+
+                if (node.FileId is { } known && known != item.Id)
+                {
+                    // An upload of a temp file that was meanwhile renamed over another file: the content now goes to that
+                    // file, so this copy on the server is a stray.
+                    strayFile = item.Id;
+                }
+                else if (node.Unlinked)
+                {
+                    strayFile = item.Id;
+                }
+                else
+                {
+                    if (node.FileId is null)
+                    {
+                        node.FileId = item.Id;
+                        _byId[item.Id.Value] = node;
+                        _inodes.Bind(item.Id.Value, node.Inode);
+                    }
+
+                    if (item.Version >= node.Version)
+                    {
+                        node.Version = item.Version;
+                        node.VersionId = item.VersionId;
+                        node.RemoteSize = item.Size;
+                        node.ChecksumSha256 = item.ChecksumSha256;
+                        node.CreatedAt = item.CreatedAt;
+                        node.ModifiedAt = item.ModifiedAt;
+                        node.StagedBaseVersionId = item.VersionId;
+                    }
+
+                    if (node.PendingRequest is { } pending && pending.Generation == generation)
+                    {
+                        // The mtime this mount showed for the content stays what it was, not the upload's time.
+                        node.LocalModifiedAt ??= node.Staged?.ModifiedAt;
+                        node.PendingRequest = null;
+                        _overlay.Set(item.Id.Value, new OverlayEntry(item.Version, node.LocalMode, node.LocalModifiedAt, node.LocalAccessedAt));
+                        _cache.Set(AttributesKey(node.Inode), true, _options.AttributeTimeout);
+                    }
+                    else if (node.PendingRequest is not null)
+                    {
+                        retarget = true;
+                    }
+                }
+            }
+
+            if (retarget)
+            {
+                await RetargetPendingAsync(node, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            DropStagedIfIdleUnsynchronized(node);
+            lock (_gate)
+            {
+                MaybeForgetUnsynchronized(node);
+            }
+        }
+        finally
+        {
+            node.ContentGate.Release();
+        }
+
+        if (strayFile is { } stray)
+        {
+            try
+            {
+                await _client.DeleteFileAsync(stray, permanent: false, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ScaiDriveApiException)
+            {
+                // Best effort: a stray copy in the share is untidy but loses nothing.
+            }
+        }
+    }
+
+    /// <summary>
+    /// A permanent failure: the queue kept the content in the recovery folder (or as a conflict copy next to the file).
+    /// The node goes back to the server's state; a file that never reached the server disappears from the mount.
+    /// </summary>
+    private async Task ApplyFailedAsync(Node node, StagedFileKey key)
+    {
+        await node.ContentGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            lock (_gate)
+            {
+                if (node.Staged?.Key != key && node.PendingRequest?.Key != key)
+                {
+                    return;
+                }
+
+                node.PendingRequest = null;
+                node.Held = false;
+                if (node.Parent is { } parent)
+                {
+                    // A conflict copy may have appeared beside it.
+                    _cache.Remove(ListingKey(parent.Inode));
+                }
+
+                if (node.Dirty || node.WritableHandles > 0)
+                {
+                    return; // Written again meanwhile: the next close tries again with the newer content.
+                }
+
+                if (node.FileId is null)
+                {
+                    if (node.Parent is { } p && !node.Detached)
+                    {
+                        _invalidations.Enqueue(Invalidation.Entry(p.Inode, node.Name));
+                    }
+
+                    node.NeverEnqueued = false;
+                    DetachUnsynchronized(node);
+                }
+                else
+                {
+                    _invalidations.Enqueue(Invalidation.Attributes(node.Inode, content: true));
+                    _cache.Remove(AttributesKey(node.Inode));
+                }
+            }
+
+            DropStagedIfIdleUnsynchronized(node);
+            lock (_gate)
+            {
+                MaybeForgetUnsynchronized(node);
+            }
+        }
+        finally
+        {
+            node.ContentGate.Release();
+        }
+    }
+
+    private void ClearPendingIfCurrent(Node node, UploadRequest request)
+    {
+        lock (_gate)
+        {
+            if (node.PendingRequest?.Key == request.Key && node.PendingRequest.Generation == request.Generation)
+            {
+                node.PendingRequest = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace ScaiDriveFS.Cli.Hosting;
+
+/// <summary>Everything `scaidrivefs mount` was asked, after parsing (no token here: it comes from the environment or a file).</summary>
+internal sealed record MountSettings
+{
+    public required string MountPoint { get; init; }
+    public Uri? Url { get; init; }
+    public string? TokenFile { get; init; }
+    public string? Share { get; init; }
+    public string? CacheDirectory { get; init; }
+    public long? CacheMaxBytes { get; init; }
+    public bool ReadOnly { get; init; }
+    public bool AllowOther { get; init; }
+    public TimeSpan? WriteBackDelay { get; init; }
+    public TimeSpan? PollInterval { get; init; }
+    public bool Debug { get; init; }
+}

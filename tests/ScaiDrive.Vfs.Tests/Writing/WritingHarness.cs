@@ -1,0 +1,92 @@
+using Xunit;
+using System.Collections.Concurrent;
+using ScaiDrive.Client;
+using ScaiDrive.Vfs.Writing;
+
+namespace ScaiDrive.Vfs.Tests.Writing;
+
+/// <summary>A temp cache directory (staging, journal, recovery), removed on dispose.</summary>
+internal sealed class TempCache : IDisposable
+{
+    public TempCache()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "sdfs-upload-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Staging);
+        Directory.CreateDirectory(Journal);
+    }
+
+    public string Root { get; }
+
+    public string Staging => Path.Combine(Root, "staging");
+
+    public string Journal => Path.Combine(Root, "journal");
+
+    public string Recovery => Path.Combine(Root, "recovery");
+
+    public UploadQueueOptions Options(TimeSpan? delay = null, long smallThreshold = 8L * 1024 * 1024) => new()
+    {
+        JournalDirectory = Journal,
+        RecoveryDirectory = Recovery,
+        WriteBackDelay = delay ?? TimeSpan.FromSeconds(1),
+        SmallUploadThreshold = smallThreshold,
+        FileParallelism = 4,
+        ChunkParallelism = 4,
+    };
+
+    /// <summary>Writes a staged file as the façade would and returns the request for it.</summary>
+    public UploadRequest Stage(StagedFileKey key, byte[] content, long generation, UploadTarget target)
+    {
+        string path = Path.Combine(Staging, key.Value);
+        File.WriteAllBytes(path, content);
+        return new UploadRequest(key, target, path, content.Length, generation);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
+
+/// <summary>Collects the queue's events for assertions.</summary>
+internal sealed class QueueEvents
+{
+    public readonly ConcurrentQueue<(StagedFileKey Key, long Generation, FileItem Item)> Uploaded = new();
+    public readonly ConcurrentQueue<(StagedFileKey Key, UploadFailure Failure)> Failed = new();
+
+    public QueueEvents(UploadQueue queue)
+    {
+        queue.Uploaded += (key, generation, item) => Uploaded.Enqueue((key, generation, item));
+        queue.Failed += (key, failure) => Failed.Enqueue((key, failure));
+    }
+}
+
+internal static class Eventually
+{
+    /// <summary>Polls (real time) until <paramref name="condition"/> holds; the queue works on the thread pool.</summary>
+    public static async Task TrueAsync(Func<bool> condition, string what, int timeoutMs = 15_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("timed out waiting for: " + what);
+            }
+
+            await Task.Delay(5, TestContext.Current.CancellationToken);
+        }
+    }
+
+    public static byte[] Bytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Buffers;
+using System.Diagnostics;
+using ScaiDrive.Client;
+
+namespace ScaiDrive.Bench;
+
+/// <summary>
+/// Downloads one file through <see cref="ScaiDriveClient"/> into a null sink, either as ranged reads issued by a few
+/// workers at once (what the VFS read-ahead does) or as one streaming GET (what curl does), so the two can be set
+/// against curl of the same file.
+/// </summary>
+internal static class DownloadBenchmark
+{
+    public static async Task<Dictionary<string, object>> RunAsync(ScaiDriveClient client, BenchArguments args, CancellationToken cancellationToken)
+    {
+        var fileId = new FileId(args.Required("file-id"));
+        string mode = args.Text("mode", "ranged");
+        FileItem file = await client.GetFileAsync(fileId, cancellationToken);
+        long expected = args.Long("size", file.Size);
+        if (expected != file.Size)
+        {
+            throw new IOException($"the server says {fileId} has {file.Size} bytes, not {expected}");
+        }
+
+        var clock = Stopwatch.StartNew();
+        long bytes;
+        string how;
+        switch (mode)
+        {
+            case "ranged":
+                int rangeBytes = checked(args.Int("range-mb", 8) * 1024 * 1024);
+                int parallel = args.Int("parallel", 4);
+                bytes = await ReadRangedAsync(client, fileId, file.Size, rangeBytes, parallel, cancellationToken);
+                how = $"ReadRangeAsync, {rangeBytes >> 20} MiB ranges, {parallel} at once";
+                break;
+            case "stream":
+                bytes = await ReadStreamAsync(client, fileId, cancellationToken);
+                how = "OpenReadAsync, one stream";
+                break;
+            default:
+                throw new ArgumentException($"--mode takes ranged or stream, not {mode}");
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (bytes != file.Size)
+        {
+            throw new IOException($"read {bytes} bytes of {file.Size}");
+        }
+
+        return new Dictionary<string, object> { ["bytes"] = bytes, ["seconds"] = seconds, ["how"] = how };
+    }
+
+    private static async Task<long> ReadRangedAsync(ScaiDriveClient client, FileId fileId, long size, int rangeBytes, int parallel, CancellationToken cancellationToken)
+    {
+        long next = 0;
+        long total = 0;
+
+        async Task WorkerAsync()
+        {
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(rangeBytes);
+            try
+            {
+                while (true)
+                {
+                    long offset = Interlocked.Add(ref next, rangeBytes) - rangeBytes;
+                    if (offset >= size)
+                    {
+                        return;
+                    }
+
+                    int want = (int)Math.Min(rangeBytes, size - offset);
+                    int read = await client.ReadRangeAsync(fileId, offset, buffer.AsMemory(0, want), cancellationToken: cancellationToken);
+                    if (read != want)
+                    {
+                        throw new IOException($"range at {offset}: {read} bytes of {want}");
+                    }
+
+                    Interlocked.Add(ref total, read);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(WorkerAsync, cancellationToken)));
+        return total;
+    }
+
+    private static async Task<long> ReadStreamAsync(ScaiDriveClient client, FileId fileId, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            await using Stream stream = await client.OpenReadAsync(fileId, cancellationToken: cancellationToken);
+            long total = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -345,6 +345,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         Entry? entry;
         CancellationTokenSource? toCancel = null;
         UploadSessionId? toAbort = null;
+        Task? run = null;
         lock (_gate)
         {
             _landed.Remove(key);
@@ -357,6 +358,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             if (entry.State == UploadState.Uploading)
             {
                 toCancel = entry.UploadCts;
+                run = entry.Run;
             }
             else
             {
@@ -367,6 +369,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
 
         CancelQuietly(toCancel);
+        if (run is not null)
+        {
+            // The cancelled run trashes whatever it may have landed; the unlink is only complete once it has.
+            await run.WaitAsync(cancellationToken);
+        }
+
         await RemoveRecordAsync(entry, cancellationToken);
         if (toAbort is { } session)
         {
@@ -655,6 +663,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_disposeCts.Token);
         entry.UploadCts = cts;
         Task run = Task.Run(() => RunAsync(entry, cts));
+        entry.Run = run;
         _running.Add(run);
         _ = run.ContinueWith(
             finished =>
@@ -807,6 +816,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public string? LastError;
         public ITimer? Timer;
         public CancellationTokenSource? UploadCts;
+
+        /// <summary>The current or last run; <see cref="CancelAsync"/> waits for it so nothing lands after an unlink returned.</summary>
+        public Task? Run;
         public long UploadingGeneration;
         public int UploadingTargetVersion;
 

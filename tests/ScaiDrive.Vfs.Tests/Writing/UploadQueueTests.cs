@@ -697,6 +697,31 @@ public sealed class UploadQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Status_shows_the_bytes_sent_of_an_upload_in_flight()
+    {
+        _queue = await SwapQueueAsync(smallThreshold: 0);
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "chunk" && _server.ChunksSent == 2)
+            {
+                stalled.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, new byte[_server.ChunkSize * 4], 1, NewFile("progress.bin")), Ct);
+        _clock.Advance(s_delay);
+        await stalled.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        UploadQueueStatus status = _queue.GetStatus();
+
+        Assert.Equal((1, 1, _server.ChunkSize * 4L), (status.PendingCount, status.UploadingCount, status.PendingBytes));
+        Assert.Equal(_server.ChunkSize * 2L, status.InFlightBytesUploaded);
+        Assert.Equal(UploadState.Uploading, Assert.Single(status.Items).State);
+    }
+
+    [Fact]
     public async Task Drain_returns_with_held_keys_still_pending_and_says_so()
     {
         var held = StagedFileKey.New();

@@ -4,7 +4,7 @@
 # Prints a markdown table and writes bench-results/<date>.json|.md and bench-results/latest.json|.md.
 # See docs/BENCHMARKS.md for what each row measures.
 #
-#   scripts/bench.sh                 # full run (1 GiB files, 2,000 small files, 10,000 empty files); < 15 min
+#   scripts/bench.sh                 # full run (1 GiB files, 2,000 small files, 10,000 empty files); meant to take < 15 min
 #   scripts/bench.sh --quick         # 64 MiB files and smaller counts: for development
 #   scripts/bench.sh --only rclone   # one side only (scaidrive | rclone); --no-client skips the client-library rows
 #   scripts/bench.sh --update-docs   # also puts the table into docs/BENCHMARKS.md ("Latest table")
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift ;;
     --no-client) client=0 ;;
     --update-docs) docs="$root/docs/BENCHMARKS.md" ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -132,7 +132,7 @@ sampler_pid=$!
 # time at which the server held every file of the manifest).
 
 workload_writes() {
-  local sys="$1" mp="$2" t0 t1 td
+  local sys="$1" mp="$2" t0 t1
   cat "$SRC/big.bin" >/dev/null
   log "$sys: sequential write of ${SIZE_MB} MiB"
   durable_begin "$sys" / "$SRC/big.manifest"
@@ -187,10 +187,10 @@ workload_reads() {
 
   log "$sys: reading the $SMALL small files back"
   drop_caches
-  local out; out=$("$PY" "$LIB/benchlib.py" readtree "$mp/small")
-  set -- $out
-  [ "$1" -eq "$SMALL" ] || { log "$sys: read $1 small files, expected $SMALL"; return 1; }
-  record "$sys" small_read "$(per_s "$1" "$3")" files/s
+  local files bytes secs
+  read -r files bytes secs < <("$PY" "$LIB/benchlib.py" readtree "$mp/small")
+  [ "${files:-0}" -eq "$SMALL" ] || { log "$sys: read ${files:-0} small files ($bytes bytes), expected $SMALL"; return 1; }
+  record "$sys" small_read "$(per_s "$files" "$secs")" files/s
 }
 
 workload_fio() {
@@ -220,7 +220,7 @@ cleanup_mounts_of() {
   local kind mp
   while read -r kind mp; do
     [ "$kind" = "$1" ] || continue
-    is_mounted "$mp" && "${kind}_unmount" "$mp" || true
+    if is_mounted "$mp"; then "${kind}_unmount" "$mp" || true; fi
   done < <(cat "$RUN/mounts")
 }
 
@@ -262,7 +262,7 @@ meta["notes"] = [l.strip() for l in open(sys.argv[2]) if l.strip()] + [
 ]
 json.dump(meta, open(sys.argv[1], "w"))
 EOF
-"$PY" "$LIB/report.py" "$RUN" "$root/bench-results" $docs
+"$PY" "$LIB/report.py" "$RUN" "$root/bench-results" ${docs:+"$docs"}
 log "results: $root/bench-results/latest.json and latest.md (whole run: $SECONDS s)"
 exit
 }

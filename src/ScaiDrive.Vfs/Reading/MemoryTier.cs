@@ -141,6 +141,15 @@ internal sealed class MemoryTier
         return null;
     }
 
+    /// <summary>Takes back a block whose fetch was never started.</summary>
+    public void Abandon(Block block)
+    {
+        Debug.Assert(block.State == BlockState.Fetching && block.Pins == 0);
+        block.State = BlockState.Failed;
+        block.Error = new OperationCanceledException("Read-ahead abandoned before it started.");
+        Remove(block);
+    }
+
     private void Detach(MemoryContent content)
     {
         content.Detached = true;

@@ -1,4 +1,3 @@
-#if SCAIDRIVE_LOCAL_SERVER // Removed once the local server fixture is on main.
 using System.Diagnostics;
 using ScaiDrive.Client;
 using ScaiDrive.TestSupport;
@@ -101,4 +100,3 @@ public sealed class ContentReaderBenchmark
         output.WriteLine($"reader re-read cached: {warm:F0} MiB/s  ({warm / cold:F1}x cold)");
     }
 }
-#endif

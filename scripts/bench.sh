@@ -214,6 +214,7 @@ run_side() {
   cleanup_mounts_of "$name"
   if [ "$rc" -ne 0 ]; then note "$name: the run of this side stopped early (exit $rc); its missing rows are n/a"; fi
   log "$name side took $((SECONDS - start)) s"
+  printf '%s=%ss ' "$name" "$((SECONDS - start))" >>"$RUN/sides.txt"
 }
 
 cleanup_mounts_of() {
@@ -248,9 +249,11 @@ for label, system, metric in [("scaidrive-daemon", "scaidrive", "daemon_rss"), (
     if label in peaks:
         print(json.dumps({"system": system, "metric": metric, "value": round(peaks[label]["hwm_kb"] / 1024, 1), "unit": "MiB"}))
 EOF
-"$PY" - "$RUN/meta.json" "$RUN/notes.txt" <<EOF
+"$PY" - "$RUN/meta.json" "$RUN/notes.txt" "$SECONDS" "$(cat "$RUN/sides.txt" 2>/dev/null)" <<EOF
 import json, sys
 meta = json.load(open(sys.argv[1]))
+meta["duration_s"] = int(sys.argv[3])
+meta["side_durations"] = sys.argv[4].split()
 meta["notes"] = [l.strip() for l in open(sys.argv[2]) if l.strip()] + [
     "rclone: Debian's rclone, 'rclone serve webdav' over a local folder and 'rclone mount --vfs-cache-mode full "
     "--vfs-write-back $WBD'; ScaiDriveFS: 'scaidrivefs mount --write-back-delay $WBD'.",

@@ -11,7 +11,7 @@
 #
 # Environment (defaults in brackets; --quick changes them): BENCH_SIZE_MB [1024|64], BENCH_SMALL_FILES [2000|500],
 # BENCH_EMPTY_FILES [10000|2000], BENCH_FIO_SECONDS [20|5], BENCH_CHANGES [100|20], BENCH_WRITE_BACK_DELAY [1s],
-# BENCH_RCLONE_EMPTY_CAP [120] (seconds to wait for rclone's empty files to upload; 0 = wait for all),
+# BENCH_RCLONE_EMPTY_CAP [60] (seconds to wait for rclone's empty files to upload; 0 = wait for all),
 # BENCH_TMP [/tmp] (scratch space on a real disk, not tmpfs), BENCH_KEEP=1 keeps the scratch directory.
 # Needs root (FUSE mounts, dropping the page cache); installs rclone, fio, python3 and curl when missing.
 # The whole script is one { ... } block, so bash parses all of it before running: editing this file while a run
@@ -45,7 +45,7 @@ EMPTY="${BENCH_EMPTY_FILES:-10000}"
 FIO_S="${BENCH_FIO_SECONDS:-20}"
 CHANGES="${BENCH_CHANGES:-100}"
 WBD="${BENCH_WRITE_BACK_DELAY:-1s}"
-RCLONE_EMPTY_CAP="${BENCH_RCLONE_EMPTY_CAP:-120}"
+RCLONE_EMPTY_CAP="${BENCH_RCLONE_EMPTY_CAP:-60}"
 SIZE=$((SIZE_MB * 1024 * 1024))
 # pyenv's shim costs seconds per start on a busy machine; the system python has everything benchlib needs.
 PY="$(command -v /usr/bin/python3 || command -v python3)"

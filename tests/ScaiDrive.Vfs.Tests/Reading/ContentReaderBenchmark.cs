@@ -18,6 +18,13 @@ public sealed class ContentReaderBenchmark
     private const int ReadSize = 128 * 1024;
 
     // SCAIDRIVE_BENCH_DISK_LIMIT=0 takes the disk tier's writes out of the measurement.
+    private static ContentReaderOptions Options(string cache) => new()
+    {
+        CacheDirectory = cache,
+        DiskLimitBytes = DiskLimit(),
+        MaxReadAheadBytes = long.Parse(Environment.GetEnvironmentVariable("SCAIDRIVE_BENCH_WINDOW_MIB") ?? "64") * 1024 * 1024,
+    };
+
     private static long DiskLimit() => long.Parse(Environment.GetEnvironmentVariable("SCAIDRIVE_BENCH_DISK_LIMIT") ?? "10737418240");
 
     [Fact(Explicit = true)]
@@ -114,14 +121,14 @@ public sealed class ContentReaderBenchmark
         double cold;
         double cold4;
         double warm;
-        await using (var reader = new ContentReader(client, new ContentReaderOptions { CacheDirectory = cache.Path, DiskLimitBytes = DiskLimit() }, null, TimeProvider.System))
+        await using (var reader = new ContentReader(client, Options(cache.Path), null, TimeProvider.System))
         {
             cold = await ThroughReaderAsync(reader, 1);
             warm = await ThroughReaderAsync(reader, 1);
         }
 
         using var cache4 = new TempDirectory();
-        await using (var reader = new ContentReader(client, new ContentReaderOptions { CacheDirectory = cache4.Path, DiskLimitBytes = DiskLimit() }, null, TimeProvider.System))
+        await using (var reader = new ContentReader(client, Options(cache4.Path), null, TimeProvider.System))
         {
             cold4 = await ThroughReaderAsync(reader, 4);
         }

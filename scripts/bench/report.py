@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Turns the raw records of one bench run into the markdown table (stdout) and the JSON result files.
 
-  report.py RUN_DIR OUT_DIR
+  report.py RUN_DIR OUT_DIR [DOC]
 
 RUN_DIR/results.jsonl holds one record per line: {"system", "metric", "value", "unit", "note"?}, where system is
 one of scaidrive (our mount or our client library), scaidrive_raw (curl against our server), rclone (rclone mount),
 rclone_raw (curl against rclone serve webdav). RUN_DIR/meta.json holds the run's parameters and the machine.
-Writes OUT_DIR/<date>.json, OUT_DIR/<date>.md, OUT_DIR/latest.json and OUT_DIR/latest.md.
+Writes OUT_DIR/<date>.json, OUT_DIR/<date>.md, OUT_DIR/latest.json and OUT_DIR/latest.md. With DOC (a markdown
+file), also replaces the text between its "<!-- bench:latest:start -->" and "<!-- bench:latest:end -->" lines with
+the table.
 
 Every row is a rate where "higher is better" (MB/s, files/s, entries/s, IOPS) except memory and latency rows,
 which are marked "lower is better". Ratios are always ours ÷ other, so on a higher-is-better row a ratio above 1
@@ -164,7 +166,24 @@ def main():
     for name in (f"{stamp}.md", "latest.md"):
         with open(os.path.join(out_dir, name), "w") as f:
             f.write(md)
+    if len(sys.argv) > 3:
+        update_doc(sys.argv[3], md)
     sys.stdout.write(md)
+
+
+START, END = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
+
+
+def update_doc(path, md):
+    with open(path) as f:
+        text = f.read()
+    if START not in text or END not in text:
+        print(f"report.py: {path} has no {START} ... {END} block; not updated", file=sys.stderr)
+        return
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(head + START + "\n" + md + END + tail)
 
 
 if __name__ == "__main__":

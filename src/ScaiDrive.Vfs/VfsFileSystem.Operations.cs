@@ -158,6 +158,16 @@ public sealed partial class VfsFileSystem
 
         lock (_gate)
         {
+            if (node.FileId is null && key is { } unlinkedKey)
+            {
+                if (_unlinkedKeys.Count >= 4096)
+                {
+                    _unlinkedKeys.Clear();
+                }
+
+                _unlinkedKeys.Add(unlinkedKey);
+            }
+
             node.Unlinked = true;
             node.PendingRequest = null;
             node.Dirty = false;

@@ -170,6 +170,7 @@ internal sealed partial class UploadQueue
             ReplaceFileId = target.ReplaceFileId,
             BaseVersionId = target.BaseVersionId,
             ChecksumSha256 = sha,
+            ChunkSize = _options.ChunkSize,
         };
         long generation = request.Generation;
         var options = new ResumableUploadOptions
@@ -468,12 +469,15 @@ internal sealed partial class UploadQueue
         }
 
         LogPermanentFailure(request.Key, request.Target.Name, kind, rescued ?? "(nothing to rescue)", message);
-        if (current)
+        if (!current)
         {
-            await RemoveRecordAsync(entry, CancellationToken.None);
-            completion?.TrySetException(new UploadFailedException(failure, ex));
+            // A newer generation or target is already waiting: it gets its own attempt. This one's content is rescued
+            // and listed in status, but the façade's node is not failed for it.
+            return;
         }
 
+        await RemoveRecordAsync(entry, CancellationToken.None);
+        completion?.TrySetException(new UploadFailedException(failure, ex));
         RaiseFailed(request.Key, failure);
     }
 

@@ -38,6 +38,9 @@ internal sealed record UploadQueueOptions
     /// <summary>Chunks of one resumable upload in flight.</summary>
     public int ChunkParallelism { get; init; } = 4;
 
+    /// <summary>Chunk size of resumable sessions: a power of two, 64 KiB to 4 MiB (§8.2); 4 MiB is the most the server takes.</summary>
+    public int ChunkSize { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>First wait after a transient error; doubles per attempt up to <see cref="RetryMaxDelay"/>.</summary>
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -110,6 +113,11 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.FileParallelism, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkParallelism, 1);
+        if (options.ChunkSize < 64 * 1024 || !int.IsPow2(options.ChunkSize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "ChunkSize must be a power of two of at least 64 KiB");
+        }
+
         _transport = transport;
         _options = options;
         _time = timeProvider;

@@ -253,8 +253,7 @@ internal sealed partial class UploadQueue
             else if (entry.Request.Generation == request.Generation && entry.TargetVersion == snapshot.TargetVersion)
             {
                 current = true;
-                entry.Removed = true;
-                _entries.Remove(request.Key);
+                RemoveEntryUnsynchronized(entry);
                 conflictOf = entry.ConflictOf;
                 stray = entry.StrayFileId;
                 completion = entry.Completion;
@@ -336,10 +335,21 @@ internal sealed partial class UploadQueue
         }
 
         UploadSessionId? toAbort;
+        UploadTarget target;
+        string? sentSha;
+        bool removed;
         lock (_gate)
         {
             toAbort = entry.SessionGeneration == snapshot.Request.Generation ? entry.SessionId : null;
             entry.SessionId = null;
+            target = entry.Request.Target;
+            sentSha = entry.AttemptedSha256;
+            removed = entry.Removed;
+        }
+
+        if (removed && target.ReplaceFileId is null && sentSha is not null)
+        {
+            await TrashIfLandedAsync(target, sentSha);
         }
 
         if (toAbort is { } session)
@@ -462,8 +472,7 @@ internal sealed partial class UploadQueue
             current = !entry.Removed && entry.Request.Generation == snapshot.Request.Generation && entry.TargetVersion == snapshot.TargetVersion;
             if (current)
             {
-                entry.Removed = true;
-                _entries.Remove(request.Key);
+                RemoveEntryUnsynchronized(entry);
                 completion = entry.Completion;
             }
         }
@@ -479,6 +488,27 @@ internal sealed partial class UploadQueue
         await RemoveRecordAsync(entry, CancellationToken.None);
         completion?.TrySetException(new UploadFailedException(failure, ex));
         RaiseFailed(request.Key, failure);
+    }
+
+    /// <summary>
+    /// An unlinked key's cancelled new-file upload may have been committed by the server just before the cancel
+    /// arrived; if a file of that name with the content we sent is there, it goes to the trash like the local file did.
+    /// </summary>
+    private async Task TrashIfLandedAsync(UploadTarget target, string sentSha)
+    {
+        using var timeout = new CancellationTokenSource(s_abortTimeout, _time);
+        try
+        {
+            FileItem? existing = await FindByNameAsync(target, timeout.Token);
+            if (existing is not null && SameSha(existing.ChecksumSha256, sentSha))
+            {
+                await DeleteQuietlyAsync(existing.Id);
+            }
+        }
+        catch (Exception ex) when (ex is ScaiDriveApiException or OperationCanceledException or HttpRequestException or IOException)
+        {
+            LogStrayDeleteFailed(new FileId("(unknown)"), ex.Message);
+        }
     }
 
     private async Task DeleteQuietlyAsync(FileId fileId)

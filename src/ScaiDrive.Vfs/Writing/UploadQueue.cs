@@ -162,7 +162,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
     }
 
     /// <summary>Loads what a previous run left in the journal and schedules it; the core shows these files as local nodes.</summary>
-    public async Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<JournalRecord> records = _journal.LoadAll((path, ex) => LogCorruptRecord(path, ex));
         var pending = new List<PendingUpload>(records.Count);
@@ -174,7 +174,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             UploadRequest request = record.ToRequest();
             if (!File.Exists(request.StagedPath))
             {
-                await ForgetMissingRecordAsync(request, now, cancellationToken);
+                ForgetMissingRecord(request, now);
                 continue;
             }
 
@@ -209,7 +209,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             Schedule(entry);
         }
 
-        return pending;
+        return Task.FromResult<IReadOnlyList<PendingUpload>>(pending);
     }
 
     /// <summary>Records the request durably and schedules it (after the delay). A higher generation supersedes a lower one.</summary>
@@ -345,20 +345,20 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         Entry? entry;
         CancellationTokenSource? toCancel = null;
         UploadSessionId? toAbort = null;
+        Task? run = null;
         lock (_gate)
         {
             _landed.Remove(key);
-            if (!_entries.Remove(key, out entry))
+            if (!_entries.TryGetValue(key, out entry))
             {
                 return;
             }
 
-            entry.Removed = true;
-            entry.Timer?.Dispose();
-            entry.Timer = null;
+            RemoveEntryUnsynchronized(entry);
             if (entry.State == UploadState.Uploading)
             {
                 toCancel = entry.UploadCts;
+                run = entry.Run;
             }
             else
             {
@@ -369,6 +369,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
 
         CancelQuietly(toCancel);
+        if (run is not null)
+        {
+            // The cancelled run trashes whatever it may have landed; the unlink is only complete once it has.
+            await run.WaitAsync(cancellationToken);
+        }
+
         await RemoveRecordAsync(entry, cancellationToken);
         if (toAbort is { } session)
         {
@@ -561,6 +567,15 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>The key is done (landed, failed or cancelled): no timer may start it again.</summary>
+    private void RemoveEntryUnsynchronized(Entry entry)
+    {
+        entry.Removed = true;
+        entry.Timer?.Dispose();
+        entry.Timer = null;
+        _entries.Remove(entry.Request.Key);
+    }
+
     private void SignalChangedUnsynchronized()
     {
         _changed.TrySetResult();
@@ -648,6 +663,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_disposeCts.Token);
         entry.UploadCts = cts;
         Task run = Task.Run(() => RunAsync(entry, cts));
+        entry.Run = run;
         _running.Add(run);
         _ = run.ContinueWith(
             finished =>
@@ -714,7 +730,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
     }
 
-    private async Task ForgetMissingRecordAsync(UploadRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    private void ForgetMissingRecord(UploadRequest request, DateTimeOffset now)
     {
         LogRecoveredMissing(request.Key, request.StagedPath);
         var failure = new UploadFailure(request.Target, ScaiDriveErrorKind.Other, $"staged file '{request.StagedPath}' is missing; nothing to upload", null)
@@ -735,7 +751,6 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             _failures.Add(failure);
         }
 
-        await Task.CompletedTask.WaitAsync(cancellationToken);
         RaiseFailed(request.Key, failure);
     }
 
@@ -801,6 +816,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public string? LastError;
         public ITimer? Timer;
         public CancellationTokenSource? UploadCts;
+
+        /// <summary>The current or last run; <see cref="CancelAsync"/> waits for it so nothing lands after an unlink returned.</summary>
+        public Task? Run;
         public long UploadingGeneration;
         public int UploadingTargetVersion;
 

@@ -568,10 +568,34 @@ public sealed class UploadQueueTests : IAsyncDisposable
         _clock.Advance(s_delay);
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
-        await _queue.CancelAsync(key, Ct);
+        Task cancel = _queue.CancelAsync(key, Ct).AsTask();
         release.SetResult();
-        await Eventually.TrueAsync(() => _server.Files.Count == 1 && _server.Files[0].IsDeleted, "landed file trashed");
+        await cancel.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
+        Assert.True(Assert.Single(_server.Files).IsDeleted, "what landed is trashed before CancelAsync returns");
+        Assert.Empty(_events.Uploaded);
+        Assert.Empty(Directory.GetFiles(_cache.Journal));
+    }
+
+    [Fact]
+    public async Task Unlink_during_an_upload_whose_answer_was_lost_trashes_the_committed_file()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [3, 1, 4], 1, NewFile("lost-answer.txt")), Ct);
+        _clock.Advance(s_delay);
+        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        await _queue.CancelAsync(key, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.True(Assert.Single(_server.Files).IsDeleted, "the committed file is trashed before CancelAsync returns");
         Assert.Empty(_events.Uploaded);
         Assert.Empty(Directory.GetFiles(_cache.Journal));
     }

@@ -4,14 +4,14 @@
 # Prints a markdown table and writes bench-results/<date>.json|.md and bench-results/latest.json|.md.
 # See docs/BENCHMARKS.md for what each row measures.
 #
-#   scripts/bench.sh                 # full run (1 GiB files, 2,000 small files, 10,000 empty files); < 15 min
+#   scripts/bench.sh                 # full run (1 GiB files, 2,000 small files, 10,000 empty files); meant to take < 15 min
 #   scripts/bench.sh --quick         # 64 MiB files and smaller counts: for development
 #   scripts/bench.sh --only rclone   # one side only (scaidrive | rclone); --no-client skips the client-library rows
 #   scripts/bench.sh --update-docs   # also puts the table into docs/BENCHMARKS.md ("Latest table")
 #
 # Environment (defaults in brackets; --quick changes them): BENCH_SIZE_MB [1024|64], BENCH_SMALL_FILES [2000|500],
 # BENCH_EMPTY_FILES [10000|2000], BENCH_FIO_SECONDS [20|5], BENCH_CHANGES [100|20], BENCH_WRITE_BACK_DELAY [1s],
-# BENCH_RCLONE_EMPTY_CAP [120] (seconds to wait for rclone's empty files to upload; 0 = wait for all),
+# BENCH_RCLONE_EMPTY_CAP [60] (seconds to wait for rclone's empty files to upload; 0 = wait for all),
 # BENCH_TMP [/tmp] (scratch space on a real disk, not tmpfs), BENCH_KEEP=1 keeps the scratch directory.
 # Needs root (FUSE mounts, dropping the page cache); installs rclone, fio, python3 and curl when missing.
 # The whole script is one { ... } block, so bash parses all of it before running: editing this file while a run
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift ;;
     --no-client) client=0 ;;
     --update-docs) docs="$root/docs/BENCHMARKS.md" ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -45,7 +45,7 @@ EMPTY="${BENCH_EMPTY_FILES:-10000}"
 FIO_S="${BENCH_FIO_SECONDS:-20}"
 CHANGES="${BENCH_CHANGES:-100}"
 WBD="${BENCH_WRITE_BACK_DELAY:-1s}"
-RCLONE_EMPTY_CAP="${BENCH_RCLONE_EMPTY_CAP:-120}"
+RCLONE_EMPTY_CAP="${BENCH_RCLONE_EMPTY_CAP:-60}"
 SIZE=$((SIZE_MB * 1024 * 1024))
 # pyenv's shim costs seconds per start on a busy machine; the system python has everything benchlib needs.
 PY="$(command -v /usr/bin/python3 || command -v python3)"
@@ -132,7 +132,7 @@ sampler_pid=$!
 # time at which the server held every file of the manifest).
 
 workload_writes() {
-  local sys="$1" mp="$2" t0 t1 td
+  local sys="$1" mp="$2" t0 t1
   cat "$SRC/big.bin" >/dev/null
   log "$sys: sequential write of ${SIZE_MB} MiB"
   durable_begin "$sys" / "$SRC/big.manifest"
@@ -187,10 +187,10 @@ workload_reads() {
 
   log "$sys: reading the $SMALL small files back"
   drop_caches
-  local out; out=$("$PY" "$LIB/benchlib.py" readtree "$mp/small")
-  set -- $out
-  [ "$1" -eq "$SMALL" ] || { log "$sys: read $1 small files, expected $SMALL"; return 1; }
-  record "$sys" small_read "$(per_s "$1" "$3")" files/s
+  local files bytes secs
+  read -r files bytes secs < <("$PY" "$LIB/benchlib.py" readtree "$mp/small")
+  [ "${files:-0}" -eq "$SMALL" ] || { log "$sys: read ${files:-0} small files ($bytes bytes), expected $SMALL"; return 1; }
+  record "$sys" small_read "$(per_s "$files" "$secs")" files/s
 }
 
 workload_fio() {
@@ -214,13 +214,14 @@ run_side() {
   cleanup_mounts_of "$name"
   if [ "$rc" -ne 0 ]; then note "$name: the run of this side stopped early (exit $rc); its missing rows are n/a"; fi
   log "$name side took $((SECONDS - start)) s"
+  printf '%s=%ss ' "$name" "$((SECONDS - start))" >>"$RUN/sides.txt"
 }
 
 cleanup_mounts_of() {
   local kind mp
   while read -r kind mp; do
     [ "$kind" = "$1" ] || continue
-    is_mounted "$mp" && "${kind}_unmount" "$mp" || true
+    if is_mounted "$mp"; then "${kind}_unmount" "$mp" || true; fi
   done < <(cat "$RUN/mounts")
 }
 
@@ -248,9 +249,11 @@ for label, system, metric in [("scaidrive-daemon", "scaidrive", "daemon_rss"), (
     if label in peaks:
         print(json.dumps({"system": system, "metric": metric, "value": round(peaks[label]["hwm_kb"] / 1024, 1), "unit": "MiB"}))
 EOF
-"$PY" - "$RUN/meta.json" "$RUN/notes.txt" <<EOF
+"$PY" - "$RUN/meta.json" "$RUN/notes.txt" "$SECONDS" "$(cat "$RUN/sides.txt" 2>/dev/null)" <<EOF
 import json, sys
 meta = json.load(open(sys.argv[1]))
+meta["duration_s"] = int(sys.argv[3])
+meta["side_durations"] = sys.argv[4].split()
 meta["notes"] = [l.strip() for l in open(sys.argv[2]) if l.strip()] + [
     "rclone: Debian's rclone, 'rclone serve webdav' over a local folder and 'rclone mount --vfs-cache-mode full "
     "--vfs-write-back $WBD'; ScaiDriveFS: 'scaidrivefs mount --write-back-delay $WBD'.",
@@ -262,7 +265,7 @@ meta["notes"] = [l.strip() for l in open(sys.argv[2]) if l.strip()] + [
 ]
 json.dump(meta, open(sys.argv[1], "w"))
 EOF
-"$PY" "$LIB/report.py" "$RUN" "$root/bench-results" $docs
+"$PY" "$LIB/report.py" "$RUN" "$root/bench-results" ${docs:+"$docs"}
 log "results: $root/bench-results/latest.json and latest.md (whole run: $SECONDS s)"
 exit
 }

@@ -129,7 +129,7 @@ def main():
 
     started = meta.get("started", datetime.now(timezone.utc).isoformat())
     result = {"date": started, "machine": meta.get("machine", {}), "params": p, "notes": meta.get("notes", []),
-              "rows": rows}
+              "duration_s": meta.get("duration_s"), "side_durations": meta.get("side_durations", []), "rows": rows}
 
     lines = []
     m = meta.get("machine", {})
@@ -137,6 +137,10 @@ def main():
     lines.append("")
     lines.append(f"Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('mem_gib', '?')} GiB, "
                  f"kernel {m.get('kernel', '?')}; {m.get('rclone', 'rclone ?')}; commit {m.get('commit', '?')}.")
+    if "duration_s" in meta:
+        sides = ", ".join(meta.get("side_durations", []))
+        lines.append("")
+        lines.append(f"The run took {meta['duration_s'] // 60} min {meta['duration_s'] % 60} s{f' ({sides})' if sides else ''}.")
     lines.append("")
     lines.append("Ratios are ours ÷ other. On ↑ rows (higher is better) a ratio above 1 means ScaiDriveFS is ahead; "
                  "on ↓ rows (lower is better) a ratio below 1 means ScaiDriveFS is ahead.")

@@ -63,7 +63,7 @@ side_scaidrive() {
   $TOOL changes --url "$SD_URL" --token-file "$SD_TOKEN_FILE" --share "$SD_SHARE" --mount "$SD_MP" \
     --count "$CHANGES" >"$RUN/changes.json" 2>>"$RUN/tool.log" || { log "changes failed: $(tail -3 "$RUN/tool.log")"; return 1; }
   record scaidrive change_median "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$RUN/changes.json")" ms \
-    "$("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print("{visible} of {count} seen (creates and updates alternate, polled every {poll_ms} ms); {timeouts} not seen within {timeout_s}s".format(**j))' "$RUN/changes.json")"
+    "$("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print("{visible} of {count} seen (creates and new versions alternate: medians {create_median_ms:.0f} and {update_median_ms:.0f} ms; polled every {poll_ms:.0f} ms); {timeouts} not seen within {timeout_s:.0f}s".format(**j))' "$RUN/changes.json")"
   record scaidrive change_worst "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["worst_ms"])' "$RUN/changes.json")" ms
   scaidrive_unmount "$SD_MP"
 

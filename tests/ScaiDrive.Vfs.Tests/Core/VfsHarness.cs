@@ -30,6 +30,9 @@ internal sealed class VfsHarness : IAsyncDisposable
 
     public ShareId ShareId => new(Server.DefaultShareId);
 
+    /// <summary>The last log lines of the core and the upload queue.</summary>
+    public RecordingLoggerFactory Logs { get; } = new();
+
     /// <summary>
     /// Starts a harness. By default the owner's "My Files" share is the root, uploads wait 50 ms, and the change feed is
     /// off (these tests check the core's own caching).
@@ -54,7 +57,7 @@ internal sealed class VfsHarness : IAsyncDisposable
 
         ScaiDriveClient client = CreateClient(server, token ?? server.OwnerToken);
         var harness = new VfsHarness(server, owns, client, options, temp);
-        harness.Fs = await VfsFileSystem.CreateAsync(client, options);
+        harness.Fs = await VfsFileSystem.CreateAsync(client, options, harness.Logs);
         return harness;
     }
 
@@ -83,7 +86,7 @@ internal sealed class VfsHarness : IAsyncDisposable
         }
 
         await Fs.DisposeAsync();
-        Fs = await VfsFileSystem.CreateAsync(Client, Options);
+        Fs = await VfsFileSystem.CreateAsync(Client, Options, Logs);
     }
 
     public async ValueTask DisposeAsync()

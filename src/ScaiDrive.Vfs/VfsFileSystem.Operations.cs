@@ -158,6 +158,16 @@ public sealed partial class VfsFileSystem
 
         lock (_gate)
         {
+            if (node.FileId is null && key is { } unlinkedKey)
+            {
+                if (_unlinkedKeys.Count >= 4096)
+                {
+                    _unlinkedKeys.Clear();
+                }
+
+                _unlinkedKeys.Add(unlinkedKey);
+            }
+
             node.Unlinked = true;
             node.PendingRequest = null;
             node.Dirty = false;
@@ -296,15 +306,35 @@ public sealed partial class VfsFileSystem
             (oldParent, oldName) = (folder.Parent, folder.Name);
         }
 
-        if (oldParent != newParent)
-        {
-            // The folder move body has no name: move, then rename when the name changes too.
-            await _client.MoveFolderAsync(folderId, newParent.FolderId, newParent.FolderId is null ? newParent.ShareId : null, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (oldName != newName)
+        if (oldParent == newParent)
         {
             await _client.RenameFolderAsync(folderId, newName, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // The folder move body has no name, so a move that also renames is two calls, ordered so that neither
+            // meets a sibling with the name it has at that moment: rename first when the destination holds the old
+            // name (through a temporary name when the source folder holds the new one as well).
+            bool oldNameTaken, newNameTakenHere;
+            lock (_gate)
+            {
+                oldNameTaken = oldName != newName && FindChildUnsynchronized(newParent, oldName, ignoreCase: true) is not null;
+                newNameTakenHere = oldParent is not null && CaseClashUnsynchronized(oldParent, newName, folder, null) is not null;
+            }
+
+            string? finalRename = oldName == newName ? null : newName;
+            if (oldNameTaken)
+            {
+                string interim = newNameTakenHere ? $".sdfs-move-{Guid.NewGuid():N}" : newName;
+                await _client.RenameFolderAsync(folderId, interim, cancellationToken).ConfigureAwait(false);
+                finalRename = interim == newName ? null : newName;
+            }
+
+            await _client.MoveFolderAsync(folderId, newParent.FolderId, newParent.FolderId is null ? newParent.ShareId : null, cancellationToken).ConfigureAwait(false);
+            if (finalRename is not null)
+            {
+                await _client.RenameFolderAsync(folderId, finalRename, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         MarkConnected();

@@ -15,14 +15,30 @@ public sealed partial class VfsFileSystem
     private void OnUploaded(StagedFileKey key, long generation, FileItem item)
     {
         Node? node;
+        bool unlinked;
         lock (_gate)
         {
             _byKey.TryGetValue(key, out node);
+            unlinked = _unlinkedKeys.Remove(key);
         }
 
         if (node is not null)
         {
             _ = RunInBackground(node, () => ApplyUploadedAsync(node, key, generation, item));
+        }
+        else if (unlinked)
+        {
+            // A new file unlinked here while its upload was landing, and forgotten since: what landed goes to the trash.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await _client.DeleteFileAsync(item.Id, permanent: false, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (ScaiDriveApiException)
+                {
+                }
+            });
         }
     }
 
@@ -48,17 +64,22 @@ public sealed partial class VfsFileSystem
         }
     }
 
-    private async Task RunInBackground(Node node, Func<Task> work)
+    private Task RunInBackground(Node node, Func<Task> work)
     {
-        try
+        Task task = Task.Run(async () =>
         {
-            await Task.Yield();
-            await work().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            LogBackgroundFailed(ex, PathOf(node));
-        }
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogBackgroundFailed(ex, PathOf(node));
+            }
+        });
+        _background.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     /// <summary>
@@ -75,19 +96,19 @@ public sealed partial class VfsFileSystem
         {
             lock (_gate)
             {
-                if (node.Staged?.Key != key && node.PendingRequest?.Key != key)
+                if (node.Unlinked)
+                {
+                    // Removed here while its upload was landing: what landed goes to the trash too.
+                    strayFile = node.FileId == item.Id ? null : item.Id;
+                }
+                else if (node.Staged?.Key != key && node.PendingRequest?.Key != key)
                 {
                     return; // Superseded: the node moved on to another staged copy.
                 }
-
-                if (node.FileId is { } known && known != item.Id)
+                else if (node.FileId is { } known && known != item.Id)
                 {
                     // An upload of a temp file that was meanwhile renamed over another file: the content now goes to that
                     // file, so this copy on the server is a stray.
-                    strayFile = item.Id;
-                }
-                else if (node.Unlinked)
-                {
                     strayFile = item.Id;
                 }
                 else

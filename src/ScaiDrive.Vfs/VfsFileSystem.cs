@@ -53,9 +53,13 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
     private readonly Dictionary<StagedFileKey, Node> _byKey = new();
     // Recovered new files (journal of a previous run) waiting for their folder's first listing to place them.
     private readonly List<Node> _unplaced = new();
+    // Keys of new files unlinked before their upload was confirmed; bounded, oldest dropped.
+    private readonly HashSet<StagedFileKey> _unlinkedKeys = new();
     private readonly Node _root;
 
     private readonly ConcurrentDictionary<ulong, OpenFile> _handles = new();
+    // Upload results being applied on their own tasks (see VfsFileSystem.Uploads.cs).
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
     private long _nextHandle;
 
     // Guarded by _errorsGate (a leaf lock).
@@ -184,6 +188,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             }
         }
 
+        UploadQueueStatus queue = _uploads.GetStatus();
         VfsStatusError[] errors;
         int failed;
         lock (_errorsGate)
@@ -195,9 +200,9 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
         return new VfsStatus
         {
             Connected = _connected,
-            PendingUploads = _uploads.PendingCount,
-            PendingUploadBytes = _uploads.PendingBytes,
-            UploadedBytesInFlight = 0,
+            PendingUploads = queue.PendingCount,
+            PendingUploadBytes = queue.PendingBytes,
+            UploadedBytesInFlight = queue.InFlightBytesUploaded,
             FailedUploads = failed,
             CacheBytesUsed = _reader.DiskBytesUsed + staged,
             CacheBytesLimit = _options.CacheMaxBytes,
@@ -222,6 +227,8 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             }
         }
 
+        // The queue uploads everything now (skipping the write-back delay); then each node takes its result.
+        await _uploads.DrainAsync(progress is null ? null : new Progress<UploadQueueStatus>(_ => progress.Report(GetStatus())), cancellationToken).ConfigureAwait(false);
         while (true)
         {
             List<(Node Node, UploadRequest Request)> waiting = new();
@@ -266,6 +273,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             }
         }
 
+        await WaitForBackgroundAsync().ConfigureAwait(false);
         progress?.Report(GetStatus());
     }
 
@@ -279,6 +287,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
         _uploads.Uploaded -= OnUploaded;
         _uploads.Failed -= OnUploadFailed;
         await _uploads.DisposeAsync().ConfigureAwait(false);
+        await WaitForBackgroundAsync().ConfigureAwait(false);
         await _reader.DisposeAsync().ConfigureAwait(false);
         await _invalidations.DisposeAsync().ConfigureAwait(false);
         lock (_gate)
@@ -302,6 +311,15 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
         lock (_gate)
         {
             return _byInode.Values.Where(predicate).ToList();
+        }
+    }
+
+    /// <summary>Waits for the upload results still being applied (drain and dispose must not outrun them).</summary>
+    private async Task WaitForBackgroundAsync()
+    {
+        while (!_background.IsEmpty)
+        {
+            await Task.WhenAll(_background.Keys).ConfigureAwait(false);
         }
     }
 

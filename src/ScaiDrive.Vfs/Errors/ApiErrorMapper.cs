@@ -1,5 +1,6 @@
 using System.Net.Http;
 using ScaiDrive.Client;
+using ScaiDrive.Vfs.Writing;
 
 namespace ScaiDrive.Vfs.Errors;
 
@@ -30,7 +31,7 @@ internal static class ApiErrorMapper
 
     /// <summary>True for the exceptions <see cref="Translate"/> turns into a <see cref="VfsException"/>.</summary>
     public static bool IsTranslatable(Exception exception) =>
-        exception is ScaiDriveApiException or HttpRequestException or IOException or UnauthorizedAccessException or TimeoutException;
+        exception is ScaiDriveApiException or UploadFailedException or HttpRequestException or IOException or UnauthorizedAccessException or TimeoutException;
 
     public static VfsException Translate(Exception exception, string operation)
     {
@@ -38,6 +39,8 @@ internal static class ApiErrorMapper
         {
             VfsException vfs => vfs,
             ScaiDriveApiException api => new VfsException(ToCode(api.Kind), $"{operation}: {api.Message}", api),
+            // fsync learns the upload's permanent failure: quota, permission, a conflict (content kept as a conflict copy).
+            UploadFailedException failed => new VfsException(ToCode(failed.Kind), $"{operation}: upload failed: {failed.Message}", failed),
             HttpRequestException => new VfsException(VfsErrorCode.Unavailable, $"{operation}: server unreachable", exception),
             TimeoutException => new VfsException(VfsErrorCode.TimedOut, $"{operation}: timed out", exception),
             // Local I/O on the cache directory (staging): a full disk must not look like the server's quota.

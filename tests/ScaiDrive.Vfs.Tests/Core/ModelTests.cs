@@ -19,7 +19,7 @@ public sealed class ModelTests
     [InlineData(3, 250)]
     public async Task RandomOperationsMatchTheReference(int seed, int steps)
     {
-        await using VfsHarness h = await VfsHarness.StartAsync(o => o with { WriteBackDelay = TimeSpan.FromMilliseconds(20) });
+        await using VfsHarness h = await VfsHarness.StartAsync(o => o with { WriteBackDelay = TimeSpan.FromMinutes(1) });
         var target = new VfsConformanceTarget(h);
         var model = new Model();
         var random = new Random(seed);
@@ -49,7 +49,7 @@ public sealed class ModelTests
                 }
                 catch (Exception)
                 {
-                    Console.WriteLine(string.Join('\n', h.Logs.Lines.TakeLast(150)));
+                    Console.WriteLine(string.Join('\n', h.Logs.Lines));
                     throw;
                 }
             }
@@ -64,7 +64,7 @@ public sealed class ModelTests
         }
         catch (Exception)
         {
-            Console.WriteLine(string.Join('\n', h.Logs.Lines.TakeLast(150)));
+            Console.WriteLine(string.Join('\n', h.Logs.Lines));
             throw;
         }
     }

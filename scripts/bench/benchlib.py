@@ -8,19 +8,27 @@ with its own clock ($EPOCHREALTIME) are printed as epoch seconds.
   freeport                                  a free TCP port on 127.0.0.1 (closed again; tiny race accepted)
   gen-small DIR N SEED                      N small files of random content under DIR/small/dNN/, manifest DIR/small.manifest
   manifest DIR                              "relpath size sha256" of every file under DIR, sorted
-  mkfiles DIR N [MANIFEST [PREFIX]]         creates N empty files in DIR; prints seconds; optionally writes their manifest
+  mkfiles DIR N                             creates N empty files in DIR; prints seconds
+  empty-manifest PREFIX N OUT               the manifest of those N empty files, as PREFIX/eNNNNN
   readtree DIR                              reads every file under DIR; prints "files bytes seconds"
-  wait-local ROOT MANIFEST TIMEOUT          polls a local folder (rclone's WebDAV backing folder) until it holds every
+  wait-local ROOT MANIFEST TIMEOUT [GO [CAP]]
+                                            polls a local folder (rclone's WebDAV backing folder) until it holds every
                                             file of MANIFEST with the right size and SHA-256; prints the epoch time of
-                                            the first poll that matched
-  wait-scaidrive MOUNT REMOTEDIR MANIFEST TIMEOUT
-                                            polls `scaidrivefs status MOUNT --json` until pending_uploads is 0, then
-                                            the server (env BENCH_SD_URL, BENCH_SD_TOKEN_FILE, BENCH_SD_SHARE) until
+                                            the first poll that matched and the count; with CAP, stops after CAP
+                                            seconds and prints the time and how many files were durable by then
+  wait-scaidrive MOUNT REMOTEDIR MANIFEST TIMEOUT [GO]
+                                            polls the daemon's status (control socket, else `scaidrivefs status --json`) until
+                                            pending_uploads is 0, then the server (env BENCH_SD_URL, BENCH_SD_TOKEN_FILE, BENCH_SD_SHARE) until
                                             REMOTEDIR holds every file of MANIFEST with the right size and checksum;
-                                            prints the epoch time of the poll (status call) that led to the match
+                                            prints the epoch time of the poll (status call) that led to the match, and the count.
+                                            With GO, both waits start polling only once the file GO exists.
   sd-list URL TOKENFILE SHARE REMOTEDIR     raw HTTP listing of a folder (all pages); prints "entries seconds"
   dav-list URL PATH                         raw WebDAV PROPFIND depth 1; prints "entries seconds"
   sd-find URL TOKENFILE SHARE REMOTEPATH    prints the file object JSON of REMOTEPATH (or exits 1)
+  sd-mkdir URL TOKENFILE SHARE NAME         creates a folder at the share root; prints its ID
+  curl-config KIND BASE SHARE FOLDER SRC MANIFEST OUT HEADERFILE
+                                            a curl config uploading every manifest file as one request each (KIND
+                                            webdav: PUT; scaidrive: multipart POST into FOLDER), one connection
   sd-share URL TOKENFILE                    prints the ID of the caller's first share (the personal one on a fresh server)
   rss-sample PIDFILE OUT                    every 0.25 s reads VmHWM/VmRSS of the "label pid" lines of PIDFILE and keeps
                                             the peak per label in OUT (JSON), until killed
@@ -119,12 +127,13 @@ def cmd_mkfiles(args):
         fd = os.open(os.path.join(d, f"e{i:05d}"), os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644)
         os.close(fd)
     print(f"{time.monotonic() - t0:.6f}")
-    if len(args) > 2:
-        # Optional manifest (path relative to the mount root) for the durability wait.
-        prefix = args[3] if len(args) > 3 else os.path.basename(d.rstrip("/"))
-        empty = hashlib.sha256(b"").hexdigest()
-        with open(args[2], "w") as f:
-            f.writelines(f"{prefix}/e{i:05d} 0 {empty}\n" for i in range(n))
+
+
+def cmd_empty_manifest(args):
+    prefix, n, out = args[0], int(args[1]), args[2]
+    empty = hashlib.sha256(b"").hexdigest()
+    with open(out, "w") as f:
+        f.writelines(f"{prefix}/e{i:05d} 0 {empty}\n" for i in range(n))
 
 
 def cmd_readtree(args):
@@ -145,36 +154,58 @@ def cmd_readtree(args):
 
 # ---- local folder (rclone's WebDAV backing folder) -------------------------------------------------
 
-def local_matches(root, manifest, hashed):
-    """True when every manifest entry exists with its size; sizes are cheap, so the hash is only checked once they match."""
-    for rel, (size, _sha) in manifest.items():
-        try:
-            if os.path.getsize(os.path.join(root, rel)) != size:
-                return False
-        except OSError:
-            return False
-    for rel, (_size, sha) in manifest.items():
+def local_count(root, manifest, hashed):
+    """How many manifest entries the folder holds with the right size and SHA-256. Sizes are cheap; a file is hashed
+    once its size matches, and remembered once its hash did."""
+    ok = 0
+    for rel, (size, sha) in manifest.items():
         if rel in hashed:
+            ok += 1
             continue
-        if sha256_file(os.path.join(root, rel)) != sha:
-            return False
+        path = os.path.join(root, rel)
+        try:
+            if os.path.getsize(path) != size:
+                continue
+            if sha256_file(path) != sha:
+                continue
+        except OSError:
+            continue
         hashed.add(rel)
-    return True
+        ok += 1
+    return ok
+
+
+def wait_for_go(args, index, timeout):
+    """The optional go file: the waiter starts before the workload (so it is warm) and polls once it appears."""
+    if len(args) > index:
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(args[index]):
+            if time.monotonic() > deadline:
+                die("the go file never appeared")
+            time.sleep(0.005)
 
 
 def cmd_wait_local(args):
     root, manifest, timeout = args[0], read_manifest(args[1]), float(args[2])
+    cap = float(args[4]) if len(args) > 4 and float(args[4]) > 0 else None
+    wait_for_go(args, 3, timeout)
     t0 = time.monotonic()
     hashed = set()
     while True:
         t = time.monotonic()
         wall = time.time()
-        # The moment of durability is the poll at which all sizes matched; the hashing after it only confirms it.
-        if local_matches(root, manifest, hashed):
-            print(f"{wall:.6f}")
+        # The moment of durability is the poll at which everything matched; hashing after the sizes matched only
+        # confirms it.
+        ok = local_count(root, manifest, hashed)
+        if ok == len(manifest):
+            print(f"{wall:.6f} {ok}")
+            return
+        if cap is not None and t - t0 > cap:
+            # Bounded wait: report how many were durable by now, so a rate can still be given.
+            print(f"{wall:.6f} {ok}")
             return
         if t - t0 > timeout:
-            die(f"timeout: {root} does not hold the {len(manifest)} expected files after {timeout}s")
+            die(f"timeout: {root} holds {ok} of the {len(manifest)} expected files after {timeout}s")
         time.sleep(0.05)
 
 
@@ -183,7 +214,8 @@ def cmd_wait_local(args):
 class Sd:
     def __init__(self, url, token_file, share=None):
         self.url = url.rstrip("/")
-        with open(token_file) as f:
+        # utf-8-sig: the local server writes its token file with a byte-order mark.
+        with open(token_file, encoding="utf-8-sig") as f:
             self.token = f.read().strip()
         self.share = share
 
@@ -230,7 +262,37 @@ def sd_from_env():
     return Sd(os.environ["BENCH_SD_URL"], os.environ["BENCH_SD_TOKEN_FILE"], os.environ["BENCH_SD_SHARE"])
 
 
+def control_socket(mount):
+    """Where the daemon of MOUNT listens (ScaiDriveFS.Cli UserPaths.ControlSocket): asking it directly costs a
+    millisecond, where starting `scaidrivefs status` costs a .NET start."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        base = os.path.join(runtime, "scaidrivefs")
+    else:
+        import getpass
+        import tempfile
+        base = os.path.join(tempfile.gettempdir(), f"scaidrivefs-{getpass.getuser()}")
+    key = os.path.abspath(mount).rstrip("/")
+    return os.path.join(base, hashlib.sha256(key.encode()).hexdigest()[:16] + ".sock")
+
+
 def pending_uploads(mount):
+    path = control_socket(mount)
+    if os.path.exists(path):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(10)
+                s.connect(path)
+                s.sendall(b'{"command":"status"}\n')
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            return int(json.loads(data).get("pending_uploads", -1))
+        except (OSError, ValueError):
+            pass
     cli = os.environ.get("BENCH_SD_CLI", "scaidrivefs").split()
     r = subprocess.run(cli + ["status", mount, "--json"], capture_output=True, text=True, timeout=30)
     if r.returncode != 0:
@@ -244,6 +306,7 @@ def pending_uploads(mount):
 def cmd_wait_scaidrive(args):
     mount, remote_dir, manifest, timeout = args[0], args[1], read_manifest(args[2]), float(args[3])
     sd = sd_from_env()
+    wait_for_go(args, 4, timeout)
     t0 = time.monotonic()
     while True:
         t = time.monotonic()
@@ -256,7 +319,7 @@ def cmd_wait_scaidrive(args):
                 have = {prefix + k: v for k, v in sd.tree(folder).items()}
                 if all(have.get(rel, (None, None))[0] == size and
                        (have[rel][1] in (None, sha) or size == 0) for rel, (size, sha) in manifest.items()):
-                    print(f"{wall:.6f}")
+                    print(f"{wall:.6f} {len(manifest)}")
                     return
         if t - t0 > timeout:
             die(f"timeout: the server does not hold the {len(manifest)} expected files of {remote_dir} after {timeout}s")
@@ -293,6 +356,36 @@ def cmd_sd_share(args):
     if not items:
         die("the server lists no share for this token")
     print(items[0]["id"])
+
+
+def cmd_sd_mkdir(args):
+    sd = Sd(args[0], args[1], args[2])
+    body = json.dumps({"share_id": sd.share, "name": args[3]}).encode()
+    req = urllib.request.Request(sd.url + "/api/v1/folders", data=body, method="POST",
+                                 headers={"Authorization": "Bearer " + sd.token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        print(json.load(r)["id"])
+
+
+def cmd_curl_config(args):
+    """One curl config that uploads every file of a manifest as its own request, flattened into one remote folder:
+    webdav: PUT BASE/raw-small/NAME; scaidrive: multipart POST BASE/api/v1/files into folder FOLDER_ID."""
+    kind, base, share, folder, src, manifest, out, header = args[:8]
+    base = base.rstrip("/")
+    blocks = []
+    for rel in sorted(read_manifest(manifest)):
+        name = rel.replace("/", "-")
+        path = os.path.join(src, rel)
+        lines = ['output = "/dev/null"', 'write-out = "%{http_code}\\n"']
+        if kind == "webdav":
+            lines += [f'url = "{base}/raw-small/{name}"', f'upload-file = "{path}"']
+        else:
+            lines += [f'url = "{base}/api/v1/files"', f'header = "@{header}"', f'form = "share_id={share}"',
+                      f'form = "folder_id={folder}"', f'form = "name={name}"',
+                      f'form = "file=@{path};type=application/octet-stream"']
+        blocks.append("\n".join(lines))
+    with open(out, "w") as f:
+        f.write("\nnext\n".join(blocks) + "\n")
 
 
 def cmd_dav_list(args):
@@ -360,6 +453,7 @@ COMMANDS = {
     "gen-small": cmd_gen_small,
     "manifest": cmd_manifest,
     "mkfiles": cmd_mkfiles,
+    "empty-manifest": cmd_empty_manifest,
     "readtree": cmd_readtree,
     "wait-local": cmd_wait_local,
     "wait-scaidrive": cmd_wait_scaidrive,
@@ -367,6 +461,8 @@ COMMANDS = {
     "sd-find": cmd_sd_find,
     "sd-share": cmd_sd_share,
     "dav-list": cmd_dav_list,
+    "sd-mkdir": cmd_sd_mkdir,
+    "curl-config": cmd_curl_config,
     "rss-sample": cmd_rss_sample,
     "fio-iops": cmd_fio_iops,
 }

@@ -5,15 +5,15 @@
 # Wall clock in seconds with microseconds, without forking.
 now() { echo "$EPOCHREALTIME"; }
 
-# Arithmetic on decimals (bash has integers only).
-calc() { python3 -c "import sys; print(f'{eval(sys.argv[1]):.6f}')" "$1"; }
+# per_s COUNT SECONDS: COUNT per second (bash has integers only; awk starts faster than python).
+per_s() { awk -v c="$1" -v s="$2" 'BEGIN { if (s < 1e-9) s = 1e-9; printf "%.3f\n", c / s }'; }
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # record SYSTEM METRIC VALUE UNIT [NOTE]: one result line for report.py.
 record() {
   local note="${5:-}"
-  python3 - "$1" "$2" "$3" "$4" "$note" >>"$RUN/results.jsonl" <<'EOF'
+  "$PY" - "$1" "$2" "$3" "$4" "$note" >>"$RUN/results.jsonl" <<'EOF'
 import json, sys
 system, metric, value, unit, note = sys.argv[1:6]
 rec = {"system": system, "metric": metric, "value": None if value in ("", "n/a") else float(value), "unit": unit}
@@ -28,10 +28,44 @@ EOF
 note() { printf '%s\n' "$*" >>"$RUN/notes.txt"; log "note: $*"; }
 
 # rate COUNT START END: COUNT per second between two $EPOCHREALTIME stamps.
-rate() { python3 -c "import sys; c,a,b=map(float,sys.argv[1:4]); print(f'{c/max(b-a,1e-9):.3f}')" "$1" "$2" "$3"; }
+rate() { per_s "$1" "$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.6f", b - a }')"; }
+
+# mb_per_s BYTES SECONDS: MB/s (10^6 bytes).
+mb_per_s() { per_s "$(awk -v b="$1" 'BEGIN { printf "%.6f", b / 1e6 }')" "$2"; }
+
+# mbps BYTES START END: MB/s (10^6 bytes) between two $EPOCHREALTIME stamps.
+mbps() { rate "$(awk -v b="$1" 'BEGIN { printf "%.6f", b / 1e6 }')" "$2" "$3"; }
+
+# Durability waits run in the background from before the workload starts, so the poller is warm when it matters,
+# and begin polling when the go file appears (touched right after the workload returns).
+# durable_begin SYSTEM REMOTEDIR MANIFEST [CAP]; <workload>; durable_end -> the epoch time of durability in
+# $DURABLE_AT and the number of durable files in $DURABLE_COUNT (less than the manifest only when CAP ran out).
+durable_begin() {
+  DUR_GO="$RUN/go.$BASHPID.$RANDOM"
+  DUR_OUT="$DUR_GO.out"
+  "${1}_durable" "$2" "$3" "$DUR_GO" "${4:-0}" >"$DUR_OUT" &
+  DUR_PID=$!
+  register_pid waiter "$DUR_PID"
+}
+durable_end() {
+  touch "$DUR_GO"
+  wait "$DUR_PID" || { log "the durability wait failed"; return 1; }
+  read -r DURABLE_AT DURABLE_COUNT <"$DUR_OUT"
+}
 
 # curl_time ARGS...: runs curl and prints "http_code bytes_down bytes_up seconds".
 curl_time() { curl -sS -o /dev/null -w '%{http_code} %{size_download} %{size_upload} %{time_total}\n' "$@"; }
+
+# raw_small SYSTEM CURLCONFIG: the small files as one request each, in order, over one connection (curl -K).
+# Each request returns once the server stored the file, so this is "until durable" for raw HTTP.
+raw_small() {
+  local t0 t1 ok
+  cat "$SRC/small.tar" >/dev/null
+  t0=$(now); curl -sS -K "$2" >"$RUN/raw-small-$1.codes" 2>>"$RUN/curl.log" || true; t1=$(now)
+  ok=$(grep -c '^2' "$RUN/raw-small-$1.codes" || true)
+  [ "$ok" -eq "$SMALL" ] || { log "$1: $ok of $SMALL small-file requests succeeded"; return 1; }
+  record "$1" small_durable "$(rate "$SMALL" "$t0" "$t1")" files/s "one request per file, one at a time, one connection"
+}
 
 # Drops the kernel page cache (and dentries/inodes), so the next read goes to the filesystem.
 drop_caches() {

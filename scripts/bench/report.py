@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Turns the raw records of one bench run into the markdown table (stdout) and the JSON result files.
 
-  report.py RUN_DIR OUT_DIR
+  report.py RUN_DIR OUT_DIR [DOC]
 
 RUN_DIR/results.jsonl holds one record per line: {"system", "metric", "value", "unit", "note"?}, where system is
 one of scaidrive (our mount or our client library), scaidrive_raw (curl against our server), rclone (rclone mount),
 rclone_raw (curl against rclone serve webdav). RUN_DIR/meta.json holds the run's parameters and the machine.
-Writes OUT_DIR/<date>.json, OUT_DIR/<date>.md, OUT_DIR/latest.json and OUT_DIR/latest.md.
+Writes OUT_DIR/<date>.json, OUT_DIR/<date>.md, OUT_DIR/latest.json and OUT_DIR/latest.md. With DOC (a markdown
+file), also replaces the text between its "<!-- bench:latest:start -->" and "<!-- bench:latest:end -->" lines with
+the table.
 
 Every row is a rate where "higher is better" (MB/s, files/s, entries/s, IOPS) except memory and latency rows,
 which are marked "lower is better". Ratios are always ours ÷ other, so on a higher-is-better row a ratio above 1
@@ -127,7 +129,7 @@ def main():
 
     started = meta.get("started", datetime.now(timezone.utc).isoformat())
     result = {"date": started, "machine": meta.get("machine", {}), "params": p, "notes": meta.get("notes", []),
-              "rows": rows}
+              "duration_s": meta.get("duration_s"), "side_durations": meta.get("side_durations", []), "rows": rows}
 
     lines = []
     m = meta.get("machine", {})
@@ -135,6 +137,10 @@ def main():
     lines.append("")
     lines.append(f"Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('mem_gib', '?')} GiB, "
                  f"kernel {m.get('kernel', '?')}; {m.get('rclone', 'rclone ?')}; commit {m.get('commit', '?')}.")
+    if "duration_s" in meta:
+        sides = ", ".join(meta.get("side_durations", []))
+        lines.append("")
+        lines.append(f"The run took {meta['duration_s'] // 60} min {meta['duration_s'] % 60} s{f' ({sides})' if sides else ''}.")
     lines.append("")
     lines.append("Ratios are ours ÷ other. On ↑ rows (higher is better) a ratio above 1 means ScaiDriveFS is ahead; "
                  "on ↓ rows (lower is better) a ratio below 1 means ScaiDriveFS is ahead.")
@@ -164,7 +170,24 @@ def main():
     for name in (f"{stamp}.md", "latest.md"):
         with open(os.path.join(out_dir, name), "w") as f:
             f.write(md)
+    if len(sys.argv) > 3:
+        update_doc(sys.argv[3], md)
     sys.stdout.write(md)
+
+
+START, END = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
+
+
+def update_doc(path, md):
+    with open(path) as f:
+        text = f.read()
+    if START not in text or END not in text:
+        print(f"report.py: {path} has no {START} ... {END} block; not updated", file=sys.stderr)
+        return
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(head + START + "\n" + md + END + tail)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,18 @@
 SD_DATA="$RUN/sd-data"
 SD_MP="$RUN/mnt-scaidrive"
 
-sd_mount() {
+scaidrive_mount() {
   local mp="$1" cache="$2" pid
   mkdir -p "$mp" "$cache"
   register_mount scaidrive "$mp"
   env -u SCAIDRIVE_TOKEN $SD_CLI mount "$mp" --url "$SD_URL" --token-file "$SD_TOKEN_FILE" --share "$SD_SHARE" \
     --cache-dir "$cache" --write-back-delay "$WBD" >>"$RUN/sd-mount.log" 2>&1 \
     || { log "scaidrivefs mount failed:"; tail -5 "$RUN/sd-mount.log" >&2; return 1; }
-  pid=$($SD_CLI status "$mp" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+  pid=$($SD_CLI status "$mp" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   register_pid scaidrive-daemon "$pid"
 }
 
-sd_unmount() {
+scaidrive_unmount() {
   local mp="$1" pid
   pid=$(awk '$1 == "scaidrive-daemon" { p = $2 } END { print p }' "$RUN/pids")
   timeout 900 $SD_CLI unmount "$mp" >>"$RUN/sd-mount.log" 2>&1 || { log "scaidrivefs unmount failed"; fusermount3 -uz "$mp" || true; }
@@ -25,12 +25,12 @@ sd_unmount() {
   unregister_mount "$mp"
 }
 
-sd_durable() { python3 "$LIB/benchlib.py" wait-scaidrive "$SD_MP" "$1" "$2" "$DURABLE_TIMEOUT"; }
+scaidrive_durable() { "$PY" "$LIB/benchlib.py" wait-scaidrive "$SD_MP" "$1" "$2" "$DURABLE_TIMEOUT" "$3"; }
 
 side_scaidrive() {
-  local port pid json id out code down up secs n
+  local port pid json id out code down up secs n folder
   mkdir -p "$SD_DATA"
-  port=$(python3 "$LIB/benchlib.py" freeport)
+  port=$("$PY" "$LIB/benchlib.py" freeport)
   log "scaidrive: serve on 127.0.0.1:$port"
   $SD_CLI serve --data "$SD_DATA" --listen "127.0.0.1:$port" >"$RUN/sd-serve.log" 2>&1 &
   pid=$!
@@ -43,47 +43,52 @@ side_scaidrive() {
   SD_URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$RUN/sd-serve.log" | head -1)
   SD_TOKEN_FILE=$(sed -n 's/^token file: *//p' "$RUN/sd-serve.log" | head -1)
   [ -n "$SD_URL" ] && [ -f "$SD_TOKEN_FILE" ] || { log "scaidrivefs serve did not start:"; tail -5 "$RUN/sd-serve.log" >&2; return 1; }
-  SD_SHARE=$(python3 "$LIB/benchlib.py" sd-share "$SD_URL" "$SD_TOKEN_FILE")
+  SD_SHARE=$("$PY" "$LIB/benchlib.py" sd-share "$SD_URL" "$SD_TOKEN_FILE")
   export BENCH_SD_URL="$SD_URL" BENCH_SD_TOKEN_FILE="$SD_TOKEN_FILE" BENCH_SD_SHARE="$SD_SHARE"
   # curl reads the header from a file, so the token never shows in ps.
-  (umask 077; printf 'Authorization: Bearer %s\n' "$(cat "$SD_TOKEN_FILE")" >"$RUN/auth.hdr")
+  # The byte-order mark the server writes at the start of its token file is not part of the token.
+  (umask 077; printf 'Authorization: Bearer %s\n' "$(sed '1s/^\xEF\xBB\xBF//' "$SD_TOKEN_FILE")" >"$RUN/auth.hdr")
 
-  sd_mount "$SD_MP" "$RUN/sd-cache1"
+  scaidrive_mount "$SD_MP" "$RUN/sd-cache1"
   workload_writes scaidrive "$SD_MP"
-  sd_unmount "$SD_MP"
+  scaidrive_unmount "$SD_MP"
 
-  sd_mount "$SD_MP" "$RUN/sd-cache2"
+  scaidrive_mount "$SD_MP" "$RUN/sd-cache2"
   workload_reads scaidrive "$SD_MP"
-  sd_unmount "$SD_MP"
+  scaidrive_unmount "$SD_MP"
 
-  sd_mount "$SD_MP" "$RUN/sd-cache3"
+  scaidrive_mount "$SD_MP" "$RUN/sd-cache3"
   workload_fio scaidrive "$SD_MP"
   log "scaidrive: $CHANGES remote changes through the API, each timed until it shows in the mount"
   $TOOL changes --url "$SD_URL" --token-file "$SD_TOKEN_FILE" --share "$SD_SHARE" --mount "$SD_MP" \
     --count "$CHANGES" >"$RUN/changes.json" 2>>"$RUN/tool.log" || { log "changes failed: $(tail -3 "$RUN/tool.log")"; return 1; }
-  record scaidrive change_median "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$RUN/changes.json")" ms \
-    "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("{visible} of {count} seen (creates and updates alternate, polled every {poll_ms} ms); {timeouts} not seen within {timeout_s}s".format(**j))' "$RUN/changes.json")"
-  record scaidrive change_worst "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["worst_ms"])' "$RUN/changes.json")" ms
-  sd_unmount "$SD_MP"
+  record scaidrive change_median "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$RUN/changes.json")" ms \
+    "$("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print("{visible} of {count} seen (creates and new versions alternate: medians {create_median_ms:.0f} and {update_median_ms:.0f} ms; polled every {poll_ms:.0f} ms); {timeouts} not seen within {timeout_s:.0f}s".format(**j))' "$RUN/changes.json")"
+  record scaidrive change_worst "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["worst_ms"])' "$RUN/changes.json")" ms
+  scaidrive_unmount "$SD_MP"
 
   log "scaidrive: raw HTTP (curl) against the server"
-  json=$(python3 "$LIB/benchlib.py" sd-find "$SD_URL" "$SD_TOKEN_FILE" "$SD_SHARE" /big.bin)
-  id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$json")
+  json=$("$PY" "$LIB/benchlib.py" sd-find "$SD_URL" "$SD_TOKEN_FILE" "$SD_SHARE" /big.bin)
+  id=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$json")
   drop_caches
   read -r code down _ secs < <(curl_time -H @"$RUN/auth.hdr" "${SD_URL%/}/api/v1/files/$id/content")
   [ "$code" = 200 ] && [ "$down" -eq "$SIZE" ] || { log "scaidrive: curl GET answered $code with $down bytes"; return 1; }
-  out=$(python3 -c "print(f'{$down/1e6/max($secs,1e-9):.3f}')")
+  out=$(mb_per_s "$down" "$secs")
   record scaidrive_raw read_cold "$out" MB/s
   cat "$SRC/up.bin" >/dev/null
   read -r code _ up secs < <(curl_time -H @"$RUN/auth.hdr" -F "share_id=$SD_SHARE" -F "name=raw-up.bin" \
     -F "file=@$SRC/up.bin;type=application/octet-stream" "${SD_URL%/}/api/v1/files")
   [ "${code:0:1}" = 2 ] || { log "scaidrive: curl multipart POST answered $code"; return 1; }
-  up=$(python3 -c "print(f'{$up/1e6/max($secs,1e-9):.3f}')")
+  up=$(mb_per_s "$up" "$secs")
   record scaidrive_raw write_close "$up" MB/s
   record scaidrive_raw write_durable "$up" MB/s "one multipart POST: it returns once the server stored the file"
+  folder=$("$PY" "$LIB/benchlib.py" sd-mkdir "$SD_URL" "$SD_TOKEN_FILE" "$SD_SHARE" raw-small)
+  "$PY" "$LIB/benchlib.py" curl-config scaidrive "$SD_URL" "$SD_SHARE" "$folder" "$SRC" "$SRC/small.manifest" \
+    "$RUN/raw-small-sd.curl" "$RUN/auth.hdr"
+  raw_small scaidrive_raw "$RUN/raw-small-sd.curl"
   drop_caches
-  read -r n secs < <(python3 "$LIB/benchlib.py" sd-list "$SD_URL" "$SD_TOKEN_FILE" "$SD_SHARE" empty)
-  record scaidrive_raw ls_cold "$(python3 -c "print(f'{$n/max($secs,1e-9):.3f}')")" entries/s "GET of the folder's children, 5,000 a page"
+  read -r n secs < <("$PY" "$LIB/benchlib.py" sd-list "$SD_URL" "$SD_TOKEN_FILE" "$SD_SHARE" empty)
+  record scaidrive_raw ls_cold "$(per_s "$n" "$secs")" entries/s "GET of the folder's children, 5,000 a page"
 
   [ "$client" = 1 ] || return 0
   log "scaidrive: client library (tools/ScaiDrive.Bench) against the same server"
@@ -102,6 +107,6 @@ tool_rate() {
   local metric="${*: -1}" args=("${@:1:$#-1}") out
   out=$($TOOL "${args[@]}" --url "$SD_URL" --token-file "$SD_TOKEN_FILE" --share "$SD_SHARE" 2>>"$RUN/tool.log") \
     || { log "bench tool ${args[0]} failed: $(tail -3 "$RUN/tool.log")"; return 1; }
-  record scaidrive "$metric" "$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("%.3f" % (j["bytes"] / 1e6 / j["seconds"]))' "$out")" MB/s \
-    "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("how", ""))' "$out")"
+  record scaidrive "$metric" "$("$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print("%.3f" % (j["bytes"] / 1e6 / j["seconds"]))' "$out")" MB/s \
+    "$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1]).get("how", ""))' "$out")"
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -105,7 +106,18 @@ public sealed partial class ScaiDriveClient
                 }
 
                 socket.Options.KeepAliveInterval = s_socketPingInterval;
-                await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+                socket.Options.CollectHttpResponseDetails = true;
+                try
+                {
+                    await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+                }
+                catch (WebSocketException) when (socket.HttpStatusCode == HttpStatusCode.Unauthorized && _tokens.CanRefresh)
+                {
+                    // The upgrade was refused for the token: refresh (shared with HTTP callers) and reconnect.
+                    await _tokens.RefreshAsync(token, RefreshTokenAsync, cancellationToken).ConfigureAwait(false);
+                    throw;
+                }
+
                 connected = true;
                 failures = 0;
                 Log.SocketConnected(_logger, deviceId);

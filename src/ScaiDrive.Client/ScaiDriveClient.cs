@@ -185,6 +185,12 @@ public sealed partial class ScaiDriveClient : IDisposable
             Log.TokenRefreshed(_logger);
             return (dto.AccessToken, string.IsNullOrEmpty(dto.RefreshToken) ? null : dto.RefreshToken);
         }
+        catch (ScaiDriveApiException ex) when (ex.IsTransient)
+        {
+            // The token endpoint is down, not the token bad: say so, so the caller sees EIO/EAGAIN rather than EACCES.
+            Log.TokenRefreshFailed(_logger, ex.Message);
+            throw;
+        }
         catch (ScaiDriveApiException ex)
         {
             Log.TokenRefreshFailed(_logger, ex.Message);

@@ -197,6 +197,13 @@ public sealed class FuseMount : IAsyncDisposable, IKernelCacheNotifier
             return;
         }
 
+        // A reader is stuck on a request we have not answered: ask the handlers to give up first.
+        _session.CancelRequests();
+        if (await WaitAsync(_session.Completion, _options.DrainTimeout).ConfigureAwait(false))
+        {
+            return;
+        }
+
         string connection = _entry?.DeviceMinor ?? "?";
         Log.Aborting(_logger, _mountPoint, _options.UnmountTimeout, connection);
         if (_entry is not null && MountTable.AbortConnection(_entry.DeviceMinor) is { } abortError)

@@ -33,8 +33,8 @@ internal static class MountTable
     public static MountEntry? Parse(string line)
     {
         string[] fields = line.Split(' ');
-        int separator = Array.IndexOf(fields, "-", 6);
-        if (fields.Length < 7 || separator < 0 || separator + 2 >= fields.Length)
+        int separator = fields.Length < 7 ? -1 : Array.IndexOf(fields, "-", 6);
+        if (separator < 0 || separator + 2 >= fields.Length)
         {
             return null;
         }
@@ -110,7 +110,17 @@ internal static class MountTable
     /// <summary>Writes to the kernel's abort file of a FUSE connection: every request fails, the loop ends.</summary>
     public static string? AbortConnection(string deviceMinor)
     {
-        string path = $"/sys/fs/fuse/connections/{deviceMinor}/abort";
+        const string control = "/sys/fs/fuse/connections";
+        string path = $"{control}/{deviceMinor}/abort";
+        if (!File.Exists(path) && IsRoot && Directory.Exists(control) && Find(control) is null)
+        {
+            // The FUSE control filesystem is usually mounted by systemd; containers often lack it.
+            if (Run("mount", "-t", "fusectl", "fusectl", control) is { } error)
+            {
+                return error;
+            }
+        }
+
         try
         {
             File.WriteAllText(path, "1");

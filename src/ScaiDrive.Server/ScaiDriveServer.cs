@@ -146,13 +146,11 @@ public sealed class ScaiDriveServer : IAsyncDisposable
             kestrel.Limits.MinResponseDataRate = null;
         });
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(options.TimeProvider);
         builder.Services.AddSingleton(drive);
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(faults);
         builder.Services.AddSingleton<Authenticator>();
         builder.Services.AddSingleton<ChangeHub>(_ => drive.Hub);
-        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(_ => { });
 
         WebApplication app = builder.Build();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
@@ -209,7 +207,7 @@ public sealed class ScaiDriveServer : IAsyncDisposable
             fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using (var writer = new StreamWriter(path, System.Text.Encoding.UTF8, fileOptions))
+        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), fileOptions))
         {
             writer.Write(value + "\n");
         }

@@ -11,6 +11,11 @@ namespace ScaiDrive.WinFsp;
 /// </summary>
 internal static class SecurityDescriptors
 {
+    // Static initializers run in text order: the SIDs come before the descriptors built from them.
+    internal static readonly byte[] s_localSystem = Sid(5, 18);          // S-1-5-18
+    internal static readonly byte[] s_administrators = Sid(5, 32, 544);  // S-1-5-32-544
+    internal static readonly byte[] s_everyone = Sid(1, 0);              // S-1-1-0
+
     // O:BAG:BAD:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;WD)
     public static readonly byte[] Writable = Build(everyoneMask: Interop.Win32.FileAllAccess);
 
@@ -20,10 +25,6 @@ internal static class SecurityDescriptors
     private const ushort SeDaclPresent = 0x0004;
     private const ushort SeDaclProtected = 0x1000;
     private const ushort SeSelfRelative = 0x8000;
-
-    internal static readonly byte[] s_localSystem = Sid(5, 18);          // S-1-5-18
-    internal static readonly byte[] s_administrators = Sid(5, 32, 544);  // S-1-5-32-544
-    internal static readonly byte[] s_everyone = Sid(1, 0);              // S-1-1-0
 
     private static byte[] Build(uint everyoneMask)
     {

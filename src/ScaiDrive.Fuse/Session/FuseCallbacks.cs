@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using ScaiDrive.Fuse.Interop;
 
 namespace ScaiDrive.Fuse.Session;
@@ -612,7 +611,4 @@ internal static unsafe class FuseCallbacks
             Fail(req, s, e);
         }
     }
-
-    /// <summary>For log lines only: a name as text, invalid UTF-8 replaced.</summary>
-    public static string Describe(byte[] name) => Encoding.UTF8.GetString(name);
 }

@@ -235,7 +235,8 @@ internal readonly unsafe struct FuseRequest
                 if (dot)
                 {
                     name = index == 0 ? "."u8 : ".."u8;
-                    attributes = new FuseAttributes(index == 0 ? directoryInode : 0, FileTypeBits.Directory, 2, 0, default, default, default);
+                    // glibc hides entries whose d_ino is 0; ".." gets the root's number when its own is not known.
+                    attributes = new FuseAttributes(index == 0 ? directoryInode : 1, FileTypeBits.Directory, 2, 0, default, default, default);
                 }
                 else
                 {

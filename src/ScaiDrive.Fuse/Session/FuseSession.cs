@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using ScaiDrive.Fuse.Interop;
 
@@ -239,6 +238,9 @@ internal sealed partial class FuseSession
             _self.Free();
         }
     }
+
+    /// <summary>Cancels the token every running handler got; they answer EINTR (or whatever they do on cancellation).</summary>
+    public void CancelRequests() => _shutdown.Cancel();
 
     internal static FuseSession FromUserData(nint userData) => (FuseSession)GCHandle.FromIntPtr(userData).Target!;
 
@@ -887,17 +889,5 @@ internal sealed partial class FuseSession
     {
         _directories.TryRemove(handle, out _);
         r.ReplyOk();
-    }
-
-    /// <summary>For log lines: a raw name as text.</summary>
-    internal static string Describe(byte[] name) => Encoding.UTF8.GetString(name);
-}
-
-/// <summary>The mount could not be set up (libfuse refused, the kernel never answered, the mount point is unusable).</summary>
-public sealed class FuseMountException : Exception
-{
-    public FuseMountException(string message, Exception? innerException = null)
-        : base(message, innerException)
-    {
     }
 }

@@ -356,7 +356,11 @@ internal sealed partial class Drive
         }
 
         string dir = StagingDir(row.Id);
-        await using BlobWriter writer = _blobs.CreateWriter();
+        List<IndexedChunk>? known = row.ChunkSize != BlobStore.IndexChunkSize ? null : _db.Read(db => db.Query(
+            "SELECT sha256, idx, size FROM upload_chunks WHERE upload_id=$u ORDER BY idx",
+            r => new IndexedChunk(r.GetString(0), r.GetInt64(1) * BlobStore.IndexChunkSize, r.GetInt64(2)),
+            ("$u", row.Id)));
+        await using BlobWriter writer = known is null ? _blobs.CreateWriter() : _blobs.CreateWriter(known);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
         try
         {

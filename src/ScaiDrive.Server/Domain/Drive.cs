@@ -40,6 +40,7 @@ internal sealed partial class Drive : IDisposable
             SigningKey = Convert.FromHexString(db.Scalar<string>("SELECT value FROM meta WHERE key='signing_key'")!);
             OwnerUserId = db.Scalar<string>("SELECT value FROM meta WHERE key='owner_user_id'")!;
         });
+        SweepStaging();
     }
 
     public string TenantId { get; private set; } = string.Empty;
@@ -68,6 +69,20 @@ internal sealed partial class Drive : IDisposable
         UserRow owner = CreateUserUnsynchronized(db, "owner", "owner@localhost");
         db.Exec("INSERT INTO meta(key, value) VALUES ('owner_user_id', $v)", ("$v", owner.Id));
         return tenantId;
+    }
+
+    /// <summary>Drops staged chunks of sessions that can no longer complete (finished, aborted, expired or unknown).</summary>
+    private void SweepStaging()
+    {
+        HashSet<string> live = _db.Read(db => db.Query(
+            "SELECT id FROM uploads WHERE status='active' AND expires_at > $now", r => r.GetString(0), ("$now", Now())).ToHashSet());
+        foreach (string dir in Directory.EnumerateDirectories(_uploadRoot))
+        {
+            if (!live.Contains(Path.GetFileName(dir)))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
     }
 
     public static string GuessMimeType(string name) =>

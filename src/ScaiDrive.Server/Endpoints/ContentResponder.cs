@@ -37,9 +37,11 @@ internal static class ContentResponder
         response.Headers.AcceptRanges = "bytes";
         if (unsatisfiable)
         {
-            response.Headers.ContentRange = $"bytes */{content.Size}";
             throw new ApiException(416, "RANGE_NOT_SATISFIABLE", $"Range not satisfiable for a file of {content.Size} bytes",
-                new Dictionary<string, object> { ["size"] = content.Size });
+                new Dictionary<string, object> { ["size"] = content.Size })
+            {
+                Headers = new Dictionary<string, string> { ["Content-Range"] = $"bytes */{content.Size}", ["ETag"] = $"\"{content.Checksum}\"" },
+            };
         }
 
         var disposition = new ContentDispositionHeaderValue("attachment");

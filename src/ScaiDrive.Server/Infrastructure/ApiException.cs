@@ -22,6 +22,9 @@ internal sealed class ApiException : Exception
 
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>Extra response headers the error needs (e.g. <c>Content-Range</c> on 416).</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
     public IReadOnlyList<ValidationError>? ValidationErrors { get; init; }
 
     public static ApiException NotFound(string what) => new(404, "NOT_FOUND", $"{what} not found");

@@ -13,11 +13,11 @@ internal sealed partial class ErrorEnvelopeMiddleware
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    public ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger, TimeProvider time)
+    public ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger, ScaiDriveServerOptions options)
     {
         _next = next;
         _logger = logger;
-        _time = time;
+        _time = options.TimeProvider;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -77,6 +77,14 @@ internal sealed partial class ErrorEnvelopeMiddleware
         if (ex.RetryAfterSeconds is int retry)
         {
             context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (ex.Headers is { } headers)
+        {
+            foreach ((string name, string value) in headers)
+            {
+                context.Response.Headers[name] = value;
+            }
         }
 
         object detail = ex.ValidationErrors is { } errors ? errors : ex.Message;

@@ -29,22 +29,37 @@ internal sealed class BlockPool
 
     public int PeakInUse { get; private set; }
 
-    public byte[]? TryRent()
+    /// <summary>A buffer that has been used before, if any is free.</summary>
+    public byte[]? TryRentFree()
     {
         if (!_free.TryPop(out byte[]? buffer))
         {
-            if (_allocated == Capacity)
-            {
-                return null;
-            }
-
-            buffer = GC.AllocateUninitializedArray<byte>(BlockSize);
-            _allocated++;
+            return null;
         }
 
+        CountRent();
+        return buffer;
+    }
+
+    /// <summary>A new buffer, while fewer than <see cref="Capacity"/> exist.</summary>
+    public byte[]? TryGrow()
+    {
+        if (_allocated == Capacity)
+        {
+            return null;
+        }
+
+        _allocated++;
+        CountRent();
+        return GC.AllocateUninitializedArray<byte>(BlockSize);
+    }
+
+    public byte[]? TryRent() => TryRentFree() ?? TryGrow();
+
+    private void CountRent()
+    {
         InUse++;
         PeakInUse = Math.Max(PeakInUse, InUse);
-        return buffer;
     }
 
     public void Return(byte[] buffer)

@@ -14,12 +14,17 @@ namespace ScaiDrive.Vfs.Reading;
 //    blocks being fetched and read-ahead. The pool *is* the budget: it hands out at most budget / block-size
 //    buffers, so the budget cannot be exceeded, and it reuses them, so a read never allocates a large array.
 //    Ready blocks sit in an LRU list; a block that a reader is copying from or waiting for, or that is queued
-//    for the disk, is pinned and never evicted.
+//    for the disk, is pinned and never evicted. The pool grows only when no block that has been read can be
+//    recycled: a fresh buffer costs first-touch page faults (about 10 ms per MiB on a loaded VM, more than the
+//    transfer) and resident memory, while a block already read is on its way to the disk tier, which serves
+//    re-reads from the page cache. So one stream holds about its read-ahead window, not the whole budget.
 // 2. The disk tier (DiskTier): one sparse file per file version plus a record of the byte ranges present,
 //    loaded at start so the cache survives remounts. The key is (file ID, version, size, SHA-256): bytes of one
 //    version are never served for another, and a newer version replaces the old files. Blocks reach the disk
 //    from the fetched buffer through a write-behind queue, so disk writes never delay the reply to the reader
-//    (the pin keeps the buffer alive until it is written). A disk hit is read straight into the caller's buffer.
+//    (the pin keeps the buffer alive until it is written). If the disk falls behind by a quarter of the budget,
+//    further blocks skip the disk tier rather than hold memory the reader needs. A disk hit is read straight
+//    into the caller's buffer.
 // 3. The server: a miss starts a fetch. There is at most one fetch per block at a time (single-flight): readers
 //    of a block that is already being fetched pin it and wait. A fetch never runs on a reader's cancellation
 //    token, so one reader giving up cannot fail the fetch others wait on; the fetch completes and is cached.
@@ -88,6 +93,12 @@ internal sealed record ContentReaderOptions
     /// <summary>How far a read may land behind or past the furthest read of a run and still count as sequential.</summary>
     public long SeekToleranceBytes { get; init; } = 2L * 1024 * 1024;
 
+    /// <summary>
+    /// Memory that may wait for the disk tier (default a quarter of the budget). Blocks fetched while the backlog is
+    /// full are not written to disk, so a slow disk never holds back reads.
+    /// </summary>
+    public long? DiskWriteBacklogBytes { get; init; }
+
     /// <summary>How long the disk tier may keep ranges written but unrecorded (they are lost, not wrong, after a crash).</summary>
     public TimeSpan DiskRecordInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
@@ -109,10 +120,12 @@ internal sealed partial class ContentReader : IAsyncDisposable
     private readonly ReadAheadSettings _readAheadSettings;
     private readonly int _blockSize;
     private readonly int _readAheadCap;
+    private readonly int _diskWriteCap;
 
     private readonly MemoryTier _memory;                                  // guarded by _gate
     private readonly List<TaskCompletionSource> _bufferWaiters = [];      // guarded by _gate
     private bool _disposed;                                               // guarded by _gate
+    private int _pendingDiskWrites;                                       // guarded by _gate
 
     private readonly DiskTier _disk;
     private readonly Channel<Block> _diskWrites = Channel.CreateUnbounded<Block>();
@@ -135,6 +148,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
         _blockSize = options.BlockSizeBytes;
         int capacity = (int)Math.Clamp(options.MemoryBudgetBytes / _blockSize, 2, int.MaxValue);
         _readAheadCap = capacity - Math.Max(1, capacity / 4);
+        _diskWriteCap = (int)Math.Clamp((options.DiskWriteBacklogBytes ?? options.MemoryBudgetBytes / 4) / _blockSize, 1, capacity);
         _memory = new MemoryTier(new BlockPool(_blockSize, capacity));
         _readAheadSettings = new ReadAheadSettings(
             AlignUp(Math.Max(options.InitialReadAheadBytes, _blockSize)),
@@ -490,6 +504,19 @@ internal sealed partial class ContentReader : IAsyncDisposable
                 (run ??= []).Add(_memory.AddBlock(content, index, buffer, BlockOrigin.Stream, readAhead: true));
             }
 
+            if (starved && run is { Count: > 0 } && run[0].Offset >= AlignDown(state.LastReadOffset) + requestBytes)
+            {
+                // Short of buffers and not urgent: a partial request now would only split the stream into small
+                // requests; give the buffers back and issue the whole request when the reader frees some.
+                foreach (Block block in run)
+                {
+                    _memory.Abandon(block);
+                }
+
+                position = run[0].Offset;
+                run = null;
+            }
+
             StartReadAheadRunUnsynchronized(state, content, ref run);
             state.PrefetchEnd = position;
             if (starved)
@@ -600,11 +627,14 @@ internal sealed partial class ContentReader : IAsyncDisposable
         lock (_gate)
         {
             _memory.MarkReady(block);
-            writeToDisk = block.InCache && !_disposed;
+            // A disk slower than the network must not throttle reads: past a quarter of the budget waiting for the
+            // disk, blocks stay in memory only (the disk tier misses them, nothing else).
+            writeToDisk = block.InCache && !_disposed && _pendingDiskWrites < _diskWriteCap;
             if (writeToDisk)
             {
                 // The disk writer holds this pin until the bytes are on disk.
                 block.Pins++;
+                _pendingDiskWrites++;
             }
 
             NotifyBufferWaitersUnsynchronized();
@@ -615,6 +645,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
         {
             lock (_gate)
             {
+                _pendingDiskWrites--;
                 _memory.Unpin(block);
             }
         }
@@ -677,6 +708,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
             {
                 lock (_gate)
                 {
+                    _pendingDiskWrites--;
                     _memory.Unpin(block);
                 }
             }
@@ -703,6 +735,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
         {
             lock (_gate)
             {
+                _pendingDiskWrites--;
                 _memory.Unpin(block);
                 NotifyBufferWaitersUnsynchronized();
             }

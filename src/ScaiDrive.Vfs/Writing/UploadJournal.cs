@@ -106,7 +106,9 @@ internal sealed class UploadJournal
     /// <summary>Makes a file's data durable (it must exist).</summary>
     public static void FsyncFile(string path)
     {
-        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        // fsync needs only a readable descriptor on Unix (so a read-only staged file works); FlushFileBuffers needs write access.
+        FileAccess access = OperatingSystem.IsWindows() ? FileAccess.ReadWrite : FileAccess.Read;
+        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, access, FileShare.ReadWrite | FileShare.Delete);
         RandomAccess.FlushToDisk(handle);
     }
 

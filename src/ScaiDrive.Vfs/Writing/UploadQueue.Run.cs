@@ -47,7 +47,12 @@ internal sealed partial class UploadQueue
             {
                 if (entry.State == UploadState.Uploading)
                 {
-                    entry.State = entry.RetryNotBefore > _time.GetUtcNow() ? UploadState.RetryWait : UploadState.Waiting;
+                    DateTimeOffset now = _time.GetUtcNow();
+                    entry.State = entry.RetryNotBefore > now ? UploadState.RetryWait : UploadState.Waiting;
+                    if (entry.Expedite)
+                    {
+                        entry.DueAt = Min(entry.DueAt, Max(now, entry.RetryNotBefore));
+                    }
                 }
 
                 entry.UploadCts = null;
@@ -170,6 +175,7 @@ internal sealed partial class UploadQueue
             ReplaceFileId = target.ReplaceFileId,
             BaseVersionId = target.BaseVersionId,
             ChecksumSha256 = sha,
+            ChunkSize = _options.ChunkSize,
         };
         long generation = request.Generation;
         var options = new ResumableUploadOptions
@@ -252,8 +258,7 @@ internal sealed partial class UploadQueue
             else if (entry.Request.Generation == request.Generation && entry.TargetVersion == snapshot.TargetVersion)
             {
                 current = true;
-                entry.Removed = true;
-                _entries.Remove(request.Key);
+                RemoveEntryUnsynchronized(entry);
                 conflictOf = entry.ConflictOf;
                 stray = entry.StrayFileId;
                 completion = entry.Completion;
@@ -335,10 +340,24 @@ internal sealed partial class UploadQueue
         }
 
         UploadSessionId? toAbort;
+        UploadTarget sentTo;
+        string? sentSha;
+        bool abandoned;
         lock (_gate)
         {
             toAbort = entry.SessionGeneration == snapshot.Request.Generation ? entry.SessionId : null;
             entry.SessionId = null;
+            sentSha = entry.AttemptedSha256;
+
+            // The target this run last sent to (it may have adopted a conflict name) unless the caller moved it since.
+            sentTo = entry.TargetVersion == snapshot.TargetVersion ? entry.Request.Target : snapshot.Request.Target;
+            abandoned = entry.Removed || entry.TargetVersion != snapshot.TargetVersion;
+        }
+
+        if (abandoned && sentTo.ReplaceFileId is null && sentSha is not null)
+        {
+            // Unlinked or renamed: a new file the server committed under the old name must not stay behind.
+            await TrashIfLandedAsync(sentTo, sentSha);
         }
 
         if (toAbort is { } session)
@@ -461,20 +480,43 @@ internal sealed partial class UploadQueue
             current = !entry.Removed && entry.Request.Generation == snapshot.Request.Generation && entry.TargetVersion == snapshot.TargetVersion;
             if (current)
             {
-                entry.Removed = true;
-                _entries.Remove(request.Key);
+                RemoveEntryUnsynchronized(entry);
                 completion = entry.Completion;
             }
         }
 
         LogPermanentFailure(request.Key, request.Target.Name, kind, rescued ?? "(nothing to rescue)", message);
-        if (current)
+        if (!current)
         {
-            await RemoveRecordAsync(entry, CancellationToken.None);
-            completion?.TrySetException(new UploadFailedException(failure, ex));
+            // A newer generation or target is already waiting: it gets its own attempt. This one's content is rescued
+            // and listed in status, but the façade's node is not failed for it.
+            return;
         }
 
+        await RemoveRecordAsync(entry, CancellationToken.None);
+        completion?.TrySetException(new UploadFailedException(failure, ex));
         RaiseFailed(request.Key, failure);
+    }
+
+    /// <summary>
+    /// An unlinked key's cancelled new-file upload may have been committed by the server just before the cancel
+    /// arrived; if a file of that name with the content we sent is there, it goes to the trash like the local file did.
+    /// </summary>
+    private async Task TrashIfLandedAsync(UploadTarget target, string sentSha)
+    {
+        using var timeout = new CancellationTokenSource(s_abortTimeout, _time);
+        try
+        {
+            FileItem? existing = await FindByNameAsync(target, timeout.Token);
+            if (existing is not null && SameSha(existing.ChecksumSha256, sentSha))
+            {
+                await DeleteQuietlyAsync(existing.Id);
+            }
+        }
+        catch (Exception ex) when (ex is ScaiDriveApiException or OperationCanceledException or HttpRequestException or IOException)
+        {
+            LogStrayDeleteFailed(new FileId("(unknown)"), ex.Message);
+        }
     }
 
     private async Task DeleteQuietlyAsync(FileId fileId)

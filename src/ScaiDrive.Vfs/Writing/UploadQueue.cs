@@ -38,6 +38,9 @@ internal sealed record UploadQueueOptions
     /// <summary>Chunks of one resumable upload in flight.</summary>
     public int ChunkParallelism { get; init; } = 4;
 
+    /// <summary>Chunk size of resumable sessions: a power of two, 64 KiB to 4 MiB (§8.2); 4 MiB is the most the server takes.</summary>
+    public int ChunkSize { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>First wait after a transient error; doubles per attempt up to <see cref="RetryMaxDelay"/>.</summary>
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -110,6 +113,11 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.FileParallelism, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkParallelism, 1);
+        if (options.ChunkSize < 64 * 1024 || !int.IsPow2(options.ChunkSize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "ChunkSize must be a power of two of at least 64 KiB");
+        }
+
         _transport = transport;
         _options = options;
         _time = timeProvider;
@@ -154,7 +162,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
     }
 
     /// <summary>Loads what a previous run left in the journal and schedules it; the core shows these files as local nodes.</summary>
-    public async Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PendingUpload>> RecoverAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<JournalRecord> records = _journal.LoadAll((path, ex) => LogCorruptRecord(path, ex));
         var pending = new List<PendingUpload>(records.Count);
@@ -166,7 +174,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             UploadRequest request = record.ToRequest();
             if (!File.Exists(request.StagedPath))
             {
-                await ForgetMissingRecordAsync(request, now, cancellationToken);
+                ForgetMissingRecord(request, now);
                 continue;
             }
 
@@ -201,7 +209,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             Schedule(entry);
         }
 
-        return pending;
+        return Task.FromResult<IReadOnlyList<PendingUpload>>(pending);
     }
 
     /// <summary>Records the request durably and schedules it (after the delay). A higher generation supersedes a lower one.</summary>
@@ -248,7 +256,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             }
 
             entry.Held = false;
-            entry.DueAt = Max(now + _options.WriteBackDelay, entry.RetryNotBefore);
+            entry.DueAt = Max(entry.Expedite ? now : now + _options.WriteBackDelay, entry.RetryNotBefore);
             SignalChangedUnsynchronized();
         }
 
@@ -337,20 +345,20 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         Entry? entry;
         CancellationTokenSource? toCancel = null;
         UploadSessionId? toAbort = null;
+        Task? run = null;
         lock (_gate)
         {
             _landed.Remove(key);
-            if (!_entries.Remove(key, out entry))
+            if (!_entries.TryGetValue(key, out entry))
             {
                 return;
             }
 
-            entry.Removed = true;
-            entry.Timer?.Dispose();
-            entry.Timer = null;
+            RemoveEntryUnsynchronized(entry);
             if (entry.State == UploadState.Uploading)
             {
                 toCancel = entry.UploadCts;
+                run = entry.Run;
             }
             else
             {
@@ -361,6 +369,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
 
         CancelQuietly(toCancel);
+        if (run is not null)
+        {
+            // The cancelled run trashes whatever it may have landed; the unlink is only complete once it has.
+            await run.WaitAsync(cancellationToken);
+        }
+
         await RemoveRecordAsync(entry, cancellationToken);
         if (toAbort is { } session)
         {
@@ -386,10 +400,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             }
 
             completion = entry.Completion ??= new TaskCompletionSource<FileItem?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!entry.Held && entry.State == UploadState.Waiting)
-            {
-                entry.DueAt = Min(entry.DueAt, _time.GetUtcNow());
-            }
+            ExpediteUnsynchronized(entry);
         }
 
         Schedule(entry);
@@ -405,14 +416,10 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         List<Entry> expedite;
         lock (_gate)
         {
-            DateTimeOffset now = _time.GetUtcNow();
             expedite = [.. _entries.Values];
             foreach (Entry entry in expedite)
             {
-                if (entry.State == UploadState.Waiting)
-                {
-                    entry.DueAt = Min(entry.DueAt, now);
-                }
+                ExpediteUnsynchronized(entry);
             }
         }
 
@@ -553,6 +560,28 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Someone waits for this key (fsync, unmount): from now on it skips the write-back delay, including for a newer
+    /// generation or after the current run ends. A transient error's backoff still holds.
+    /// </summary>
+    private void ExpediteUnsynchronized(Entry entry)
+    {
+        entry.Expedite = true;
+        if (entry.State != UploadState.Uploading)
+        {
+            entry.DueAt = Min(entry.DueAt, Max(_time.GetUtcNow(), entry.RetryNotBefore));
+        }
+    }
+
+    /// <summary>The key is done (landed, failed or cancelled): no timer may start it again.</summary>
+    private void RemoveEntryUnsynchronized(Entry entry)
+    {
+        entry.Removed = true;
+        entry.Timer?.Dispose();
+        entry.Timer = null;
+        _entries.Remove(entry.Request.Key);
+    }
+
     private void SignalChangedUnsynchronized()
     {
         _changed.TrySetResult();
@@ -640,6 +669,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_disposeCts.Token);
         entry.UploadCts = cts;
         Task run = Task.Run(() => RunAsync(entry, cts));
+        entry.Run = run;
         _running.Add(run);
         _ = run.ContinueWith(
             finished =>
@@ -706,7 +736,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
     }
 
-    private async Task ForgetMissingRecordAsync(UploadRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    private void ForgetMissingRecord(UploadRequest request, DateTimeOffset now)
     {
         LogRecoveredMissing(request.Key, request.StagedPath);
         var failure = new UploadFailure(request.Target, ScaiDriveErrorKind.Other, $"staged file '{request.StagedPath}' is missing; nothing to upload", null)
@@ -727,7 +757,6 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             _failures.Add(failure);
         }
 
-        await Task.CompletedTask.WaitAsync(cancellationToken);
         RaiseFailed(request.Key, failure);
     }
 
@@ -784,6 +813,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public UploadState State = UploadState.Waiting;
         public bool Held;
         public bool Removed;
+
+        /// <summary>A waiter wants it now: no write-back delay (see ExpediteUnsynchronized).</summary>
+        public bool Expedite;
         public DateTimeOffset DueAt;
         public DateTimeOffset EnqueuedAt;
 
@@ -793,6 +825,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public string? LastError;
         public ITimer? Timer;
         public CancellationTokenSource? UploadCts;
+
+        /// <summary>The current or last run; <see cref="CancelAsync"/> waits for it so nothing lands after an unlink returned.</summary>
+        public Task? Run;
         public long UploadingGeneration;
         public int UploadingTargetVersion;
 

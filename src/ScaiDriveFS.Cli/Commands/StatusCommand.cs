@@ -14,7 +14,7 @@ internal static class StatusCommand
         var command = new Command("status", "Connection, pending uploads, cache use and recent errors of a mount.") { mountPoint, json };
         command.SetAction(async (ParseResult parse, CancellationToken cancellationToken) =>
         {
-            string path = Path.GetFullPath(parse.GetValue(mountPoint)!).TrimEnd('/');
+            string path = Hosting.PlatformMount.NormalizeMountPoint(parse.GetValue(mountPoint)!);
             MountStatusReport? status = await ControlClient.TryGetStatusAsync(path, cancellationToken);
             if (status is null)
             {

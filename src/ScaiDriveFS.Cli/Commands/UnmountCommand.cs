@@ -15,7 +15,7 @@ internal static class UnmountCommand
         command.Aliases.Add("umount");
         command.SetAction(async (ParseResult parse, CancellationToken cancellationToken) =>
         {
-            string path = Path.GetFullPath(parse.GetValue(mountPoint)!).TrimEnd('/');
+            string path = Hosting.PlatformMount.NormalizeMountPoint(parse.GetValue(mountPoint)!);
             IAsyncEnumerable<UnmountProgress>? progress = await ControlClient.TryUnmountAsync(path, cancellationToken);
             if (progress is null)
             {

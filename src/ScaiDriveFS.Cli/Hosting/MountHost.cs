@@ -27,13 +27,11 @@ internal sealed partial class MountHost
 
     public async Task<int> RunAsync(bool logToConsole, CancellationToken cancellationToken)
     {
-        string mountPoint = Path.GetFullPath(_settings.MountPoint).TrimEnd('/');
-        if (mountPoint.Length == 0)
+        string mountPoint = PlatformMount.NormalizeMountPoint(_settings.MountPoint);
+        if (!OperatingSystem.IsWindows())
         {
-            mountPoint = "/";
+            CheckMountPoint(mountPoint);
         }
-
-        CheckMountPoint(mountPoint);
 
         ScaiDriveServer? embedded = null;
         FileStream? cacheLock = null;
@@ -98,11 +96,7 @@ internal sealed partial class MountHost
             }
 
             await using VfsFileSystem fs = await VfsFileSystem.CreateAsync(client, vfsOptions, loggerFactory, cancellationToken);
-            FuseMount mount = await FuseMount.MountAsync(
-                fs,
-                new FuseMountOptions { MountPoint = mountPoint, AllowOther = _settings.AllowOther, ReadOnly = _settings.ReadOnly, Debug = _settings.Debug },
-                loggerFactory,
-                cancellationToken);
+            PlatformMount mount = await PlatformMount.MountAsync(fs, _settings, mountPoint, share?.Name, loggerFactory, cancellationToken);
             LogMounted(logger, mountPoint, url.GetLeftPart(UriPartial.Authority), cacheDirectory);
 
             var session = new MountSession(mountPoint, url, share?.Name, cacheDirectory, fs, mount, logger);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using ScaiDrive.Fuse;
 using ScaiDrive.Vfs;
 using ScaiDriveFS.Cli.Control;
 
@@ -19,7 +18,7 @@ internal sealed partial class MountSession
     private readonly string? _shareName;
     private readonly string _cacheDirectory;
     private readonly VfsFileSystem _fs;
-    private readonly FuseMount _mount;
+    private readonly PlatformMount _mount;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
 
@@ -29,7 +28,7 @@ internal sealed partial class MountSession
     // Guarded by _gate: everyone who asked for the unmount and wants progress lines.
     private readonly List<Func<UnmountProgress, ValueTask>> _progressSinks = [];
 
-    public MountSession(string mountPoint, Uri server, string? shareName, string cacheDirectory, VfsFileSystem fs, FuseMount mount, ILogger logger)
+    public MountSession(string mountPoint, Uri server, string? shareName, string cacheDirectory, VfsFileSystem fs, PlatformMount mount, ILogger logger)
     {
         _mountPoint = mountPoint;
         _server = server;

@@ -133,6 +133,17 @@ public sealed class ScriptedClientTests
     }
 
     [Fact]
+    public async Task Unauthorized_WhenTokenEndpointIsDown_IsUnavailableNotUnauthorized()
+    {
+        var handler = new ScriptedHandler((req, _) => Task.FromResult(req.Uri.AbsolutePath == "/api/v1/auth/token"
+            ? ScriptedHandler.Error(HttpStatusCode.ServiceUnavailable, "UPSTREAM_UNAVAILABLE")
+            : ScriptedHandler.Error(HttpStatusCode.Unauthorized, "AUTH_TOKEN_INVALID")));
+        using var client = ScriptedHandler.Client(handler, o => o with { MaxRetries = 1 }, new ScaiDriveCredentials { AccessToken = "tok_1", RefreshToken = "rt_1" });
+        var ex = await Assert.ThrowsAsync<ScaiDriveApiException>(() => client.GetFileAsync(new FileId("fil_1"), Ct));
+        Assert.Equal(ScaiDriveErrorKind.Unavailable, ex.Kind);
+    }
+
+    [Fact]
     public async Task ReadRange_ResumesWhereTheConnectionDropped()
     {
         byte[] content = RandomNumberGenerator.GetBytes(100_000);

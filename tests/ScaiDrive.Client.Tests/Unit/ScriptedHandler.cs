@@ -11,7 +11,11 @@ internal sealed record SeenRequest(HttpMethod Method, Uri Uri, string? Authoriza
 /// <summary>An in-process HTTP peer: each request goes to a script. For tests of client logic that need exact failures.</summary>
 internal sealed class ScriptedHandler(Func<SeenRequest, int, Task<HttpResponseMessage>> script) : HttpMessageHandler
 {
+    private static readonly AsyncLocal<CancellationToken> s_requestAborted = new();
     private int _count;
+
+    /// <summary>Inside a script: the token the client passed with the request (cancelled when the client gives up).</summary>
+    public static CancellationToken RequestAborted => s_requestAborted.Value;
 
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
 
@@ -25,6 +29,7 @@ internal sealed class ScriptedHandler(Func<SeenRequest, int, Task<HttpResponseMe
         var seen = new SeenRequest(request.Method, request.RequestUri!, request.Headers.Authorization?.Parameter, request.Headers.Range?.ToString(), body, headers);
         Requests.Enqueue(seen);
         int n = Interlocked.Increment(ref _count);
+        s_requestAborted.Value = cancellationToken;
         var response = await script(seen, n);
         response.RequestMessage ??= request;
         return response;

@@ -1,4 +1,3 @@
-#if SCAIDRIVE_LOCAL_SERVER // Removed once the local server fixture is on main.
 using ScaiDrive.Client;
 using ScaiDrive.TestSupport;
 using ScaiDrive.Vfs.Reading;
@@ -47,6 +46,7 @@ public sealed class ContentReaderServerTests : IAsyncLifetime
             MaxReadAheadBytes = 16 * Block,
             MaxRequestBytes = 4 * Block,
             DiskLimitBytes = diskLimit,
+            DiskWriteBacklogBytes = 32 * Block,
         };
         return (new ContentReader(source, options, null, TimeProvider.System), source);
     }
@@ -147,7 +147,8 @@ public sealed class ContentReaderServerTests : IAsyncLifetime
 
             for (int i = 0; i < reads.Length; i++)
             {
-                Assert.True(data.AsSpan((7 * Block) + (i * 9000), 8192).SequenceEqual(await reads[i]));
+                byte[] read = await reads[i];
+                Assert.True(data.AsSpan((7 * Block) + (i * 9000), 8192).SequenceEqual(read));
             }
 
             Assert.Equal(1, source.Requests);
@@ -242,4 +243,3 @@ public sealed class ContentReaderServerTests : IAsyncLifetime
         }
     }
 }
-#endif

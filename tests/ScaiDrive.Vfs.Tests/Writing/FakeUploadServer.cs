@@ -1,7 +1,7 @@
-using Xunit;
 using System.Security.Cryptography;
 using ScaiDrive.Client;
 using ScaiDrive.Vfs.Writing;
+using Xunit;
 
 namespace ScaiDrive.Vfs.Tests.Writing;
 
@@ -89,11 +89,16 @@ internal sealed class FakeUploadServer : IUploadTransport
     {
         Interlocked.Increment(ref SmallUploads);
         await RunHook("small", cancellationToken);
+        FileItem item;
         lock (_gate)
         {
             ThrowIfNameTaken(folderId, name);
-            return ToItem(AddFileUnsynchronized(folderId, name, content.ToArray()));
+            item = ToItem(AddFileUnsynchronized(folderId, name, content.ToArray()));
         }
+
+        // Committed: a fault here is a lost answer.
+        await RunHook("small-committed", cancellationToken);
+        return item;
     }
 
     public async Task<FileItem> UploadResumableAsync(CreateUploadSessionRequest request, IUploadSource source, ResumableUploadOptions options, IProgress<long>? progress, CancellationToken cancellationToken)

@@ -1,4 +1,3 @@
-using Xunit;
 namespace ScaiDrive.Vfs.Tests.Writing;
 
 /// <summary>

@@ -1,6 +1,6 @@
-using Xunit;
 using ScaiDrive.Client;
 using ScaiDrive.Vfs.Writing;
+using Xunit;
 
 namespace ScaiDrive.Vfs.Tests.Writing;
 

@@ -511,6 +511,240 @@ public sealed class UploadQueueTests : IAsyncDisposable
         Assert.Empty(Directory.GetFiles(_cache.Journal));
     }
 
+    [Fact]
+    public async Task Enqueue_of_a_missing_staged_file_fails_at_once_and_records_nothing()
+    {
+        var request = new UploadRequest(StagedFileKey.New(), NewFile("x"), Path.Combine(_cache.Staging, "missing"), 1, 1);
+
+        await Assert.ThrowsAsync<FileNotFoundException>(() => _queue.EnqueueAsync(request, Ct).AsTask());
+
+        Assert.Empty(Directory.GetFiles(_cache.Journal));
+        Assert.Equal(0, _queue.PendingCount);
+    }
+
+    [Fact]
+    public async Task Rename_while_the_old_name_was_landing_moves_the_content_and_trashes_the_stray()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, _) =>
+        {
+            // The server commits the first upload whatever the client cancels meanwhile.
+            if (op == "small" && entered.TrySetResult())
+            {
+                await release.Task;
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [1, 2], 1, NewFile("tmp~")), Ct);
+        _clock.Advance(s_delay);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        await _queue.RetargetAsync(key, NewFile("final.txt"), Ct);
+        release.SetResult();
+
+        // The delay had passed already, so the new target goes up at once; the stray is trashed after it landed.
+        await Eventually.TrueAsync(() => !_events.Uploaded.IsEmpty && _server.Files.Any(f => f.IsDeleted), "landed and stray trashed");
+
+        Assert.Equal("final.txt", Assert.Single(_events.Uploaded).Item.Name);
+        Assert.Equal([1, 2], _server.FindByName("final.txt")!.Content);
+        Assert.Null(_server.FindByName("tmp~"));
+    }
+
+    [Fact]
+    public async Task Unlink_while_the_upload_was_landing_trashes_what_landed()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, _) =>
+        {
+            if (op == "small" && entered.TrySetResult())
+            {
+                await release.Task;
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [1], 1, NewFile("doomed.txt")), Ct);
+        _clock.Advance(s_delay);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Task cancel = _queue.CancelAsync(key, Ct).AsTask();
+        release.SetResult();
+        await cancel.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.True(Assert.Single(_server.Files).IsDeleted, "what landed is trashed before CancelAsync returns");
+        Assert.Empty(_events.Uploaded);
+        Assert.Empty(Directory.GetFiles(_cache.Journal));
+    }
+
+    [Fact]
+    public async Task Unlink_during_an_upload_whose_answer_was_lost_trashes_the_committed_file()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [3, 1, 4], 1, NewFile("lost-answer.txt")), Ct);
+        _clock.Advance(s_delay);
+        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        await _queue.CancelAsync(key, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.True(Assert.Single(_server.Files).IsDeleted, "the committed file is trashed before CancelAsync returns");
+        Assert.Empty(_events.Uploaded);
+        Assert.Empty(Directory.GetFiles(_cache.Journal));
+    }
+
+    [Fact]
+    public async Task Hold_after_a_lost_answer_makes_the_next_generation_replace_the_committed_file()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [1], 1, NewFile("lost.txt")), Ct);
+        _clock.Advance(s_delay);
+        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        _queue.Hold(key);
+        await Eventually.TrueAsync(() => _queue.GetStatus().Items.Single().State == UploadState.Held && _server.SmallUploads == 1, "held");
+        await _queue.EnqueueAsync(_cache.Stage(key, [2], 2, NewFile("lost.txt")), Ct);
+        FileItem? item = await _queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.Equal((2L, 2L), (item!.Version, Assert.Single(_events.Uploaded).Generation));
+        StoredFileAssert(Assert.Single(_server.Files), [2], version: 2);
+        Assert.Empty(_events.Failed);
+    }
+
+    [Fact]
+    public async Task Rename_after_a_lost_answer_trashes_the_file_committed_under_the_old_name()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [7, 7], 1, NewFile("draft~")), Ct);
+        _clock.Advance(s_delay);
+        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        await _queue.RetargetAsync(key, NewFile("final.md"), Ct);
+        FileItem? item = await _queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.Equal("final.md", item!.Name);
+        Assert.Null(_server.FindByName("draft~"));
+        Assert.Equal([7, 7], _server.FindByName("final.md")!.Content);
+    }
+
+    [Fact]
+    public async Task A_cancelled_upload_that_landed_anyway_becomes_the_base_of_the_next_generation()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, _) =>
+        {
+            if (op == "small" && entered.TrySetResult())
+            {
+                await release.Task;
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [1], 1, NewFile("race.txt")), Ct);
+        _clock.Advance(s_delay);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        _queue.Hold(key);
+        release.SetResult();
+        await Eventually.TrueAsync(() => _queue.GetStatus().UploadingCount == 0 && !_events.Uploaded.IsEmpty, "generation 1 landed");
+        await _queue.EnqueueAsync(_cache.Stage(key, [2], 2, NewFile("race.txt")), Ct);
+        _clock.Advance(s_delay);
+        await Eventually.TrueAsync(() => _events.Uploaded.Count == 2, "generation 2 landed");
+
+        StoredFileAssert(_server.FindByName("race.txt")!, [2], version: 2);
+        Assert.Single(_server.Files);
+        Assert.Empty(_events.Failed);
+    }
+
+    [Fact]
+    public async Task A_replaced_file_deleted_elsewhere_sends_the_content_to_recovery()
+    {
+        FileItem gone = _server.Seed("deleted.txt", [1]);
+        await _server.DeleteFileAsync(gone.Id, Ct);
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [4, 5, 6], 1, Replace(gone)), Ct);
+
+        _clock.Advance(s_delay);
+        await Eventually.TrueAsync(() => !_events.Failed.IsEmpty, "failure reported");
+
+        UploadFailure failure = Assert.Single(_events.Failed).Failure;
+        Assert.Equal((ScaiDriveErrorKind.NotFound, UploadFailureDisposition.MovedToRecovery), (failure.Kind, failure.Disposition));
+        Assert.Equal([4, 5, 6], File.ReadAllBytes(failure.RecoveryPath!));
+        Assert.True(File.Exists(Path.Combine(_cache.Staging, key.Value)), "the staged file stays the façade's");
+    }
+
+    [Fact]
+    public async Task Status_shows_the_bytes_sent_of_an_upload_in_flight()
+    {
+        _queue = await SwapQueueAsync(smallThreshold: 0);
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "chunk" && _server.ChunksSent == 2)
+            {
+                stalled.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, new byte[_server.ChunkSize * 4], 1, NewFile("progress.bin")), Ct);
+        _clock.Advance(s_delay);
+        await stalled.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        UploadQueueStatus status = _queue.GetStatus();
+
+        Assert.Equal((1, 1, _server.ChunkSize * 4L), (status.PendingCount, status.UploadingCount, status.PendingBytes));
+        Assert.Equal(_server.ChunkSize * 2L, status.InFlightBytesUploaded);
+        Assert.Equal(UploadState.Uploading, Assert.Single(status.Items).State);
+    }
+
+    [Fact]
+    public async Task Drain_returns_with_held_keys_still_pending_and_says_so()
+    {
+        var held = StagedFileKey.New();
+        var free = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(held, [1], 1, NewFile("held.txt")), Ct);
+        await _queue.EnqueueAsync(_cache.Stage(free, [2], 1, NewFile("free.txt")), Ct);
+        _queue.Hold(held);
+
+        await _queue.DrainAsync(null, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        UploadQueueStatus status = _queue.GetStatus();
+        Assert.Equal((1, 1), (status.PendingCount, status.HeldCount));
+        Assert.Equal(held, Assert.Single(status.Items).Key);
+        Assert.NotNull(_server.FindByName("free.txt"));
+        Assert.Null(_server.FindByName("held.txt"));
+    }
+
+    private static void StoredFileAssert(FakeUploadServer.StoredFile file, byte[] content, long version)
+    {
+        Assert.Equal(content, file.Content);
+        Assert.Equal(version, file.Version);
+    }
+
     private async Task<UploadQueue> SwapQueueAsync(long smallThreshold)
     {
         await _queue.DisposeAsync();

@@ -1,7 +1,7 @@
-using Xunit;
 using System.Collections.Concurrent;
 using ScaiDrive.Client;
 using ScaiDrive.Vfs.Writing;
+using Xunit;
 
 namespace ScaiDrive.Vfs.Tests.Writing;
 

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using ScaiDrive.Fuse;
+using ScaiDrive.Vfs;
+using ScaiDrive.WinFsp;
+
+namespace ScaiDriveFS.Cli.Hosting;
+
+/// <summary>The kernel side of a mount, whichever adapter serves it: FUSE on Linux, WinFsp on Windows.</summary>
+internal sealed class PlatformMount
+{
+    private readonly Func<Task> _unmount;
+
+    private PlatformMount(Task completion, Func<Task> unmount)
+    {
+        Completion = completion;
+        _unmount = unmount;
+    }
+
+    /// <summary>Completes when the filesystem is no longer mounted, however that happened.</summary>
+    public Task Completion { get; }
+
+    public Task UnmountAsync() => _unmount();
+
+    /// <summary>Windows mount points are drive letters (<c>S:</c>) or directories; everything else is a POSIX path.</summary>
+    public static string NormalizeMountPoint(string mountPoint)
+    {
+        if (OperatingSystem.IsWindows() && mountPoint.Length == 2 && mountPoint[1] == ':' && char.IsAsciiLetter(mountPoint[0]))
+        {
+            return char.ToUpperInvariant(mountPoint[0]) + ":";
+        }
+
+        string full = Path.GetFullPath(mountPoint).TrimEnd('/');
+        return full.Length == 0 ? "/" : full;
+    }
+
+    public static async Task<PlatformMount> MountAsync(VfsFileSystem fs, MountSettings settings, string mountPoint, string? volumeLabel, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            WinFspMount winFsp = await WinFspMount.MountAsync(
+                fs,
+                new WinFspMountOptions { MountPoint = mountPoint, VolumeLabel = volumeLabel ?? "ScaiDrive" },
+                loggerFactory,
+                cancellationToken);
+            return new PlatformMount(winFsp.Completion, winFsp.UnmountAsync);
+        }
+
+        FuseMount fuse = await FuseMount.MountAsync(
+            fs,
+            new FuseMountOptions { MountPoint = mountPoint, AllowOther = settings.AllowOther, ReadOnly = settings.ReadOnly, Debug = settings.Debug },
+            loggerFactory,
+            cancellationToken);
+        return new PlatformMount(fuse.Completion, fuse.UnmountAsync);
+    }
+}

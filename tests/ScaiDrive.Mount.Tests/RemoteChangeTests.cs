@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text;
+using ScaiDrive.Client;
+using Xunit;
+
+namespace ScaiDrive.Mount.Tests;
+
+/// <summary>
+/// Changes made through the API by a second client show in a live mount within a second (WebSocket nudge → change
+/// feed → cache update → kernel invalidation), including new content of a file the kernel had cached.
+/// </summary>
+public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<DriveFixture>
+{
+    private static readonly TimeSpan s_visibleWithin = TimeSpan.FromSeconds(1);
+
+    private string Root => fixture.Root;
+
+    private ScaiDriveClient Api => fixture.Client;
+
+    [Fact]
+    public async Task CreatedFileAppearsEvenAfterANegativeLookup()
+    {
+        string path = Path.Combine(Root, "remote-created.txt");
+        Assert.False(File.Exists(path)); // the kernel now holds a negative entry for the name
+        await Api.UploadSmallFileAsync(fixture.Share, null, "remote-created.txt", "hi"u8.ToArray());
+        await AssertWithinAsync(() => File.Exists(path) && File.ReadAllText(path) == "hi", "created file visible");
+    }
+
+    [Fact]
+    public async Task NewVersionReplacesCachedContent()
+    {
+        FileItem file = await Api.UploadSmallFileAsync(fixture.Share, null, "remote-updated.txt", "version one"u8.ToArray());
+        string path = Path.Combine(Root, "remote-updated.txt");
+        await AssertWithinAsync(() => File.Exists(path), "file visible", TimeSpan.FromSeconds(5));
+        Assert.Equal("version one", await ReadThroughProcessAsync(path)); // pages now in the kernel's cache
+
+        byte[] two = Encoding.UTF8.GetBytes("version two, longer");
+        await Api.UploadResumableAsync(
+            new CreateUploadSessionRequest(fixture.Share, null, file.Name, two.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
+            new MemorySource(two));
+        await AssertWithinAsync(async () => await ReadThroughProcessAsync(path) == "version two, longer", "new content visible");
+    }
+
+    [Fact]
+    public async Task RenameMoveAndDeleteAreReflected()
+    {
+        FolderItem folder = await Api.CreateFolderAsync(fixture.Share, null, "remote-dir");
+        FileItem file = await Api.UploadSmallFileAsync(fixture.Share, folder.Id, "a.txt", "a"u8.ToArray());
+        await AssertWithinAsync(() => File.Exists(Path.Combine(Root, "remote-dir/a.txt")), "file visible", TimeSpan.FromSeconds(5));
+
+        await Api.RenameFileAsync(file.Id, "b.txt");
+        await AssertWithinAsync(() => File.Exists(Path.Combine(Root, "remote-dir/b.txt")) && !File.Exists(Path.Combine(Root, "remote-dir/a.txt")), "rename visible");
+
+        await Api.MoveFileAsync(file.Id, null, fixture.Share);
+        await AssertWithinAsync(() => File.Exists(Path.Combine(Root, "b.txt")) && !File.Exists(Path.Combine(Root, "remote-dir/b.txt")), "move visible");
+
+        await Api.RenameFolderAsync(folder.Id, "remote-dir-renamed");
+        await AssertWithinAsync(() => Directory.Exists(Path.Combine(Root, "remote-dir-renamed")) && !Directory.Exists(Path.Combine(Root, "remote-dir")), "folder rename visible");
+
+        await Api.DeleteFileAsync(file.Id);
+        await AssertWithinAsync(() => !File.Exists(Path.Combine(Root, "b.txt")), "delete visible");
+    }
+
+    [Fact]
+    public async Task ConflictKeepsBothContents()
+    {
+        FileItem file = await Api.UploadSmallFileAsync(fixture.Share, null, "conflicted.txt", "base"u8.ToArray());
+        string path = Path.Combine(Root, "conflicted.txt");
+        await AssertWithinAsync(() => File.Exists(path), "file visible", TimeSpan.FromSeconds(5));
+
+        // A local edit, then (before its upload can run) a new version from elsewhere.
+        await using (MountedDrive slow = await MountedDrive.StartAsync(fixture.Server, new MountedDriveOptions { Share = fixture.Server.DefaultShareId, WriteBackDelay = "3s" }))
+        {
+            string slowPath = Path.Combine(slow.MountPoint, "conflicted.txt");
+            (await ProcessRunner.BashAsync($"printf 'local edit' > '{slowPath}'", slow.MountPoint)).EnsureSuccess("local edit");
+            byte[] remote = "remote edit"u8.ToArray();
+            await Api.UploadResumableAsync(
+                new CreateUploadSessionRequest(fixture.Share, null, file.Name, remote.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
+                new MemorySource(remote));
+            await slow.UnmountAsync(); // waits for the upload, which meets the conflict
+        }
+
+        FolderListing listing = await Api.ListChildrenAsync(fixture.Share, null);
+        FileItem server = listing.Files.Single(f => f.Name == "conflicted.txt");
+        Assert.Equal(ShellToolTests.Sha256Hex("remote edit"u8.ToArray()), server.ChecksumSha256);
+        FileItem copy = Assert.Single(listing.Files, f => f.Name.StartsWith("conflicted (conflict ", StringComparison.Ordinal) && f.Name.EndsWith(".txt", StringComparison.Ordinal));
+        Assert.Equal(ShellToolTests.Sha256Hex("local edit"u8.ToArray()), copy.ChecksumSha256);
+    }
+
+    private static async Task<string> ReadThroughProcessAsync(string path) =>
+        (await ProcessRunner.RunAsync("cat", [path])).StandardOutput;
+
+    private static Task AssertWithinAsync(Func<bool> condition, string what, TimeSpan? within = null) =>
+        AssertWithinAsync(() => Task.FromResult(condition()), what, within);
+
+    private static async Task AssertWithinAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
+    {
+        TimeSpan limit = within ?? s_visibleWithin;
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > limit)
+            {
+                throw new Xunit.Sdk.XunitException($"{what}: not within {limit.TotalMilliseconds} ms");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed class MemorySource(byte[] data) : IUploadSource
+    {
+        public long Length => data.Length;
+
+        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            int n = (int)Math.Min(buffer.Length, data.Length - offset);
+            data.AsMemory((int)offset, n).CopyTo(buffer);
+            return ValueTask.FromResult(n);
+        }
+    }
+}

@@ -160,6 +160,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             IReadOnlyList<PendingUpload> pending = await uploads.RecoverAsync(cancellationToken).ConfigureAwait(false);
             fs.AdoptRecovered(pending);
             fs.SweepStaging(pending);
+            fs.StartFollowingChanges();
         }
         catch
         {
@@ -287,6 +288,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             return;
         }
 
+        await StopFollowingChangesAsync().ConfigureAwait(false);
         _uploads.Uploaded -= OnUploaded;
         _uploads.Failed -= OnUploadFailed;
         await _uploads.DisposeAsync().ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -207,11 +208,56 @@ internal sealed partial class ContentReader : IAsyncDisposable
             long index = position / _blockSize;
             int inBlock = (int)(position - (index * _blockSize));
             int count = Math.Min(length - done, _blockSize - inBlock);
-            content = await ReadFromBlockAsync(content, index, inBlock, destination.Slice(done, count), cancellationToken);
+            content = await ReadFromBlockAsync<object?>(content, index, inBlock, destination.Slice(done, count), count, reply: null, replyArgument: null, cancellationToken);
             done += count;
         }
 
         return length;
+    }
+
+    /// <summary>
+    /// Serves a read that lies inside one block by handing <paramref name="reply"/> the cached bytes themselves, while
+    /// the block is pinned, instead of copying them into a caller's buffer (the FUSE reply then copies them straight
+    /// into the kernel). Returns false, having done nothing, when the read spans blocks, starts at or past the end,
+    /// or reads a version older than the one cached: the caller then uses <see cref="ReadAsync"/>. When it returns
+    /// true, <paramref name="reply"/> was called exactly once, as the last thing, with 1..<paramref name="length"/>
+    /// bytes (fewer only at the end of the content); when it throws, reply was not called.
+    /// </summary>
+    public async ValueTask<bool> TryReadInPlaceAsync<TArg>(
+        ContentKey key, long offset, int length, ReadState state, ReadOnlySpanAction<byte, TArg> reply, TArg replyArgument, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset >= key.Size || length <= 0)
+        {
+            return false;
+        }
+
+        length = (int)Math.Min(length, key.Size - offset);
+        long index = offset / _blockSize;
+        if ((offset + length - 1) / _blockSize != index)
+        {
+            return false;
+        }
+
+        MemoryContent? content;
+        CancellationTokenSource? cancelReadAhead;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            content = _memory.GetOrCreate(key);
+            if (content is null)
+            {
+                return false;
+            }
+
+            cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
+            StartMissingUnsynchronized(content, offset, offset + length);
+            PumpReadAheadUnsynchronized(state, content);
+        }
+
+        cancelReadAhead?.Cancel();
+        await ReadFromBlockAsync(content, index, (int)(offset - (index * _blockSize)), Memory<byte>.Empty, length, reply, replyArgument, cancellationToken);
+        return true;
     }
 
     /// <summary>Stops read-ahead of a closed handle.</summary>
@@ -290,7 +336,12 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
     // ---- serving one block ---------------------------------------------------------------------------
 
-    private async ValueTask<MemoryContent> ReadFromBlockAsync(MemoryContent content, long index, int inBlock, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves <paramref name="count"/> bytes of one block: copied into <paramref name="destination"/>, or, with
+    /// <paramref name="reply"/>, handed to it in place (pinned) and nothing copied.
+    /// </summary>
+    private async ValueTask<MemoryContent> ReadFromBlockAsync<TArg>(
+        MemoryContent content, long index, int inBlock, Memory<byte> destination, int count, ReadOnlySpanAction<byte, TArg>? reply, TArg replyArgument, CancellationToken cancellationToken)
     {
         // A read-ahead stream may break off or be cancelled by its handle; its blocks are then fetched on demand.
         // The bound only guards against a pathological loop of such failures.
@@ -319,9 +370,28 @@ internal sealed partial class ContentReader : IAsyncDisposable
             if (block is null)
             {
                 long position = (index * _blockSize) + inBlock;
-                if (await _disk.TryReadAsync(content.Key, position, destination, cancellationToken))
+                if (reply is null)
                 {
-                    return content;
+                    if (await _disk.TryReadAsync(content.Key, position, destination, cancellationToken))
+                    {
+                        return content;
+                    }
+                }
+                else
+                {
+                    byte[] rented = ArrayPool<byte>.Shared.Rent(count);
+                    try
+                    {
+                        if (await _disk.TryReadAsync(content.Key, position, rented.AsMemory(0, count), cancellationToken))
+                        {
+                            reply(rented.AsSpan(0, count), replyArgument);
+                            return content;
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(rented);
+                    }
                 }
 
                 lock (_gate)
@@ -359,7 +429,15 @@ internal sealed partial class ContentReader : IAsyncDisposable
                 // Completion happens after State and Error are set, so both are stable here.
                 if (block.State == BlockState.Ready)
                 {
-                    block.Buffer!.AsSpan(inBlock, destination.Length).CopyTo(destination.Span);
+                    if (reply is null)
+                    {
+                        block.Buffer!.AsSpan(inBlock, count).CopyTo(destination.Span);
+                    }
+                    else
+                    {
+                        reply(block.Buffer!.AsSpan(inBlock, count), replyArgument);
+                    }
+
                     return content;
                 }
 

@@ -88,6 +88,12 @@ internal sealed record ContentReaderOptions
     /// <summary>Largest single read-ahead request.</summary>
     public long MaxRequestBytes { get; init; } = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// A small read during random access that misses both tiers fetches only this aligned range around itself (into
+    /// the disk tier), not a whole block. 0 turns this off. Reads longer than this use blocks as usual.
+    /// </summary>
+    public int RandomFetchBytes { get; init; } = 128 * 1024;
+
     /// <summary>Read-ahead requests in flight per handle.</summary>
     public int MaxReadAheadRequests { get; init; } = 8;
 
@@ -124,6 +130,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
     private readonly int _diskWriteCap;
 
     private readonly MemoryTier _memory;                                  // guarded by _gate
+    private readonly Dictionary<(ContentKey Key, long Start), Task<bool>> _randomFetches = []; // guarded by _gate
     private readonly List<TaskCompletionSource> _bufferWaiters = [];      // guarded by _gate
     private bool _disposed;                                               // guarded by _gate
     private int _pendingDiskWrites;                                       // guarded by _gate
@@ -176,6 +183,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
         MemoryContent? content;
         CancellationTokenSource? cancelReadAhead;
+        bool random = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -187,12 +195,30 @@ internal sealed partial class ContentReader : IAsyncDisposable
             else
             {
                 cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
-                StartMissingUnsynchronized(content, offset, offset + length);
-                PumpReadAheadUnsynchronized(state, content);
+                if (IsRandomSmallMissUnsynchronized(state, content, offset, length))
+                {
+                    random = true;
+                }
+                else
+                {
+                    StartMissingUnsynchronized(content, offset, offset + length);
+                    PumpReadAheadUnsynchronized(state, content);
+                }
             }
         }
 
         cancelReadAhead?.Cancel();
+        if (random)
+        {
+            if (await TryReadRandomAsync<object?>(key, offset, length, destination, reply: null, replyArgument: null, cancellationToken))
+            {
+                return length;
+            }
+
+            // Null (a newer version is cached): the bypass below.
+            content = StartMissingFallback(key, offset, length);
+        }
+
         if (content is null)
         {
             // A newer version is cached: this handle reads a stale version; serve it without caching.
@@ -241,6 +267,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
         MemoryContent? content;
         CancellationTokenSource? cancelReadAhead;
+        bool random;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -251,11 +278,29 @@ internal sealed partial class ContentReader : IAsyncDisposable
             }
 
             cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
-            StartMissingUnsynchronized(content, offset, offset + length);
-            PumpReadAheadUnsynchronized(state, content);
+            random = IsRandomSmallMissUnsynchronized(state, content, offset, length);
+            if (!random)
+            {
+                StartMissingUnsynchronized(content, offset, offset + length);
+                PumpReadAheadUnsynchronized(state, content);
+            }
         }
 
         cancelReadAhead?.Cancel();
+        if (random)
+        {
+            if (await TryReadRandomAsync(key, offset, length, Memory<byte>.Empty, reply, replyArgument, cancellationToken))
+            {
+                return true;
+            }
+
+            content = StartMissingFallback(key, offset, length);
+            if (content is null)
+            {
+                return false;
+            }
+        }
+
         await ReadFromBlockAsync(content, index, (int)(offset - (index * _blockSize)), Memory<byte>.Empty, length, reply, replyArgument, cancellationToken);
         return true;
     }
@@ -457,6 +502,137 @@ internal sealed partial class ContentReader : IAsyncDisposable
                     _memory.Unpin(block);
                     NotifyBufferWaitersUnsynchronized();
                 }
+            }
+        }
+    }
+
+    /// <summary>The disk tier could not take a random read's range: fetch its blocks as usual. Null: a newer version is cached.</summary>
+    private MemoryContent? StartMissingFallback(ContentKey key, long offset, int length)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            MemoryContent? content = _memory.GetOrCreate(key);
+            if (content is not null)
+            {
+                StartMissingUnsynchronized(content, offset, offset + length);
+            }
+
+            return content;
+        }
+    }
+
+    // ---- small reads during random access -------------------------------------------------------------
+
+    /// <summary>
+    /// True for a read that should not cost a whole block: the handle is not in a sequential run, the read is small,
+    /// the file is not fetched whole, and no block of the read is in memory (or on its way there).
+    /// </summary>
+    private bool IsRandomSmallMissUnsynchronized(ReadState state, MemoryContent content, long offset, int length)
+    {
+        int unit = _options.RandomFetchBytes;
+        if (unit <= 0 || length > unit || state.Released || state.Policy.Window != 0 || content.Key.Size <= _options.SmallFileThresholdBytes)
+        {
+            return false;
+        }
+
+        long first = offset / _blockSize;
+        long last = (offset + length - 1) / _blockSize;
+        for (long index = first; index <= last; index++)
+        {
+            if (content.Blocks.ContainsKey(index))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Serves a small random read from the disk tier, after (when it misses) one ranged request for the aligned
+    /// <see cref="ContentReaderOptions.RandomFetchBytes"/> around it, which lands in the disk tier; the next small
+    /// read nearby is then a disk hit (page cache, microseconds). One fetch per range at a time: concurrent readers of
+    /// the range wait for the same fetch, which runs on the reader's lifetime, not a caller's token. Returns false
+    /// when the disk tier could not keep the range (full, I/O error): the caller then uses the block path.
+    /// </summary>
+    private async ValueTask<bool> TryReadRandomAsync<TArg>(
+        ContentKey key, long offset, int length, Memory<byte> destination, ReadOnlySpanAction<byte, TArg>? reply, TArg replyArgument, CancellationToken cancellationToken)
+    {
+        byte[]? rented = reply is null ? null : ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            Memory<byte> target = rented is null ? destination : rented.AsMemory(0, length);
+            if (!await _disk.TryReadAsync(key, offset, target, cancellationToken))
+            {
+                int unit = _options.RandomFetchBytes;
+                long start = offset / unit * unit;
+                long end = Math.Min(key.Size, (offset + length + unit - 1) / unit * unit);
+                Task<bool> fetch;
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    if (!_randomFetches.TryGetValue((key, start), out Task<bool>? running))
+                    {
+                        Interlocked.Increment(ref _requests);
+                        running = Task.Run(() => FetchRangeToDiskAsync(key, start, (int)(end - start), _disposeCts.Token));
+                        _randomFetches.Add((key, start), running);
+                    }
+
+                    fetch = running;
+                }
+
+                if (!await fetch.WaitAsync(cancellationToken) || !await _disk.TryReadAsync(key, offset, target, cancellationToken))
+                {
+                    return false;
+                }
+            }
+
+            if (reply is not null)
+            {
+                reply(rented.AsSpan(0, length), replyArgument);
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>One ranged request into the disk tier; true when the disk tier kept it.</summary>
+    private async Task<bool> FetchRangeToDiskAsync(ContentKey key, long start, int length, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int n = await _source.ReadRangeAsync(key, start, buffer.AsMemory(0, length), cancellationToken);
+            if (n != length)
+            {
+                throw ShortRead(key);
+            }
+
+            lock (_gate)
+            {
+                // A newer version cached meanwhile: these bytes are of no use to anyone.
+                if (_disposed || _memory.GetOrCreate(key) is null)
+                {
+                    return false;
+                }
+            }
+
+            return _disk.Write(key, start, buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            lock (_gate)
+            {
+                _randomFetches.Remove((key, start));
             }
         }
     }

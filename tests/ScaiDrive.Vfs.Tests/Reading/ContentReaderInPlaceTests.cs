@@ -16,7 +16,7 @@ public sealed class ContentReaderInPlaceTests : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private ContentReader CreateReader() => new(
+    private ContentReader CreateReader(int randomFetchBytes = 128 * 1024) => new(
         _source,
         new ContentReaderOptions
         {
@@ -29,6 +29,7 @@ public sealed class ContentReaderInPlaceTests : IDisposable
             MaxRequestBytes = 4 * Block,
             SeekToleranceBytes = 2 * Block,
             DiskWriteBacklogBytes = 32 * Block,
+            RandomFetchBytes = randomFetchBytes,
         },
         null,
         TimeProvider.System);
@@ -99,5 +100,39 @@ public sealed class ContentReaderInPlaceTests : IDisposable
         Assert.True(await second.TryReadInPlaceAsync(key, (3 * Block) + 100, 5000, state, s_collect, replies, TestContext.Current.CancellationToken));
         Assert.Equal(data.AsSpan((3 * Block) + 100, 5000).ToArray(), Assert.Single(replies));
         Assert.Equal(requests, _source.RangeReads + _source.StreamOpens);
+    }
+
+    [Fact]
+    public async Task SmallRandomReadsFetchOnlyTheAlignedUnitAroundThem()
+    {
+        const int Unit = 16 * 1024;
+        byte[] data = RandomBytes(16 * Block, 24);
+        ContentKey key = _source.Put("fil_random_small", data);
+        await using ContentReader reader = CreateReader(Unit);
+        ReadState state = reader.CreateReadState();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var buffer = new byte[4096];
+
+        // A first read away from 0 is a seek: random access, no block fetched, only the 16 KiB around the read.
+        long at = (5 * Block) + 100;
+        Assert.Equal(4096, await reader.ReadAsync(key, at, buffer, state, ct));
+        Assert.True(data.AsSpan((int)at, 4096).SequenceEqual(buffer));
+        Assert.Equal(1, _source.RangeReads + _source.StreamOpens);
+        Assert.Equal(Unit, reader.DiskBytesUsed);
+        Assert.Equal(0, reader.MemoryBytesUsed);
+
+        // Another handle's small read in the same unit is a disk hit; in place too. (The same handle reading
+        // nearby would start a sequential run: the policy's job, not tested here.)
+        var replies = new List<byte[]>();
+        Assert.True(await reader.TryReadInPlaceAsync(key, (5 * Block) + 8000, 4096, reader.CreateReadState(), s_collect, replies, ct));
+        Assert.Equal(data.AsSpan((5 * Block) + 8000, 4096).ToArray(), Assert.Single(replies));
+        Assert.Equal(1, _source.RangeReads + _source.StreamOpens);
+
+        // A far seek in place, across a unit boundary: one request for both units.
+        replies.Clear();
+        Assert.True(await reader.TryReadInPlaceAsync(key, (12 * Block) + Unit - 10, 20, state, s_collect, replies, ct));
+        Assert.Equal(data.AsSpan((12 * Block) + Unit - 10, 20).ToArray(), Assert.Single(replies));
+        Assert.Equal(2, _source.RangeReads + _source.StreamOpens);
+        Assert.Equal(3 * Unit, reader.DiskBytesUsed);
     }
 }

@@ -89,10 +89,13 @@ internal sealed record ContentReaderOptions
     public long MaxRequestBytes { get; init; } = 8L * 1024 * 1024;
 
     /// <summary>
-    /// A small read during random access that misses both tiers fetches only this aligned range around itself (into
-    /// the disk tier), not a whole block. 0 turns this off. Reads longer than this use blocks as usual.
+    /// When above 0, a small read during random access that misses both tiers fetches only this aligned range around
+    /// itself (into the disk tier), not a whole block; reads longer than this use blocks as usual. Off (0) by default:
+    /// measured on a 512 MiB file with fio 4 KiB random reads for 15 s, 128 KiB units gave 453 IOPS where whole
+    /// 1 MiB blocks give about 2,800, because whole blocks cache the file 8 times sooner and every later read hits.
+    /// It pays only when a reader touches a small part of a file much larger than the cache sees in its lifetime.
     /// </summary>
-    public int RandomFetchBytes { get; init; } = 128 * 1024;
+    public int RandomFetchBytes { get; init; }
 
     /// <summary>Read-ahead requests in flight per handle.</summary>
     public int MaxReadAheadRequests { get; init; } = 8;

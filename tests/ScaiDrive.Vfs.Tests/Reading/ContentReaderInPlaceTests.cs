@@ -135,4 +135,37 @@ public sealed class ContentReaderInPlaceTests : IDisposable
         Assert.Equal(2, _source.RangeReads + _source.StreamOpens);
         Assert.Equal(3 * Unit, reader.DiskBytesUsed);
     }
+
+    [Fact]
+    public async Task ConcurrentRandomReadsOfOneUnitShareOneFetchThatNoCallerCancels()
+    {
+        const int Unit = 32 * 1024;
+        byte[] data = RandomBytes(16 * Block, 25);
+        ContentKey key = _source.Put("fil_random_shared", data);
+        await using ContentReader reader = CreateReader(Unit);
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        _source.Hold();
+        using var cancelFirst = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task<int> first = reader.ReadAsync(key, 7 * Block, new byte[100], reader.CreateReadState(), cancelFirst.Token).AsTask();
+        var reads = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            var buffer = new byte[2000];
+            int n = await reader.ReadAsync(key, (7 * Block) + (i * 3000), buffer, reader.CreateReadState(), ct);
+            return (n, buffer);
+        }, ct)).ToList();
+        await Task.Delay(100, ct);
+        await cancelFirst.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        _source.Open();
+        for (int i = 0; i < reads.Count; i++)
+        {
+            (int n, byte[] buffer) = await reads[i];
+            Assert.Equal(2000, n);
+            Assert.True(data.AsSpan((7 * Block) + (i * 3000), 2000).SequenceEqual(buffer));
+        }
+
+        Assert.Equal(1, _source.RangeReads + _source.StreamOpens);
+        Assert.Equal(0, _source.CancelledRequests);
+        Assert.Equal(0, reader.MemoryBytesUsed);
+    }
 }

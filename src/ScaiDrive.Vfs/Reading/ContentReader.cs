@@ -59,6 +59,19 @@ namespace ScaiDrive.Vfs.Reading;
 // free; a demand fetch may evict any unpinned block, read-ahead included, and waits for a buffer only when
 // every block is pinned. Release(state) cancels the handle's read-ahead.
 //
+// ## Reads without a copy
+//
+// TryReadInPlaceAsync serves a read that lies inside one block by calling the caller's reply with the block's own
+// bytes while the block is pinned (the FUSE adapter copies them straight into the kernel); a disk hit goes through a
+// pooled buffer. Anything else (a read spanning blocks, a superseded version) declines before any side effect.
+//
+// ## Small random reads (RandomFetchBytes, off by default)
+//
+// When enabled, a small read while the handle is not in a sequential run, whose blocks are not in memory, is served
+// from the disk tier after one ranged request for the aligned unit around it (single-flight per unit, run on the
+// reader's lifetime). If the disk tier cannot keep the unit the read falls back to the block path. Off by default:
+// on a 512 MiB file, fio's 4 KiB random reads measured 453 IOPS with 128 KiB units, about 2,800 with whole blocks.
+//
 // Lock order: ContentReader._gate, then DiskTier's lock. DiskTier never calls back into the reader. Fetches and
 // cancellation callbacks always run outside _gate (fetches are started on the thread pool).
 

@@ -157,6 +157,10 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             IReadOnlyList<PendingUpload> pending = await uploads.RecoverAsync(cancellationToken).ConfigureAwait(false);
             fs.AdoptRecovered(pending);
             fs.SweepStaging(pending);
+            if (options.FollowChanges)
+            {
+                fs.StartFollowingChanges(loggerFactory);
+            }
         }
         catch
         {
@@ -284,6 +288,8 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             return;
         }
 
+        // The follower first: a batch applied after the caches are gone would fail.
+        await StopFollowingChangesAsync().ConfigureAwait(false);
         _uploads.Uploaded -= OnUploaded;
         _uploads.Failed -= OnUploadFailed;
         await _uploads.DisposeAsync().ConfigureAwait(false);

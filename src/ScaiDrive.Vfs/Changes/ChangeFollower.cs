@@ -72,6 +72,9 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
     /// <summary>Change entries handed to the core so far.</summary>
     public long ChangesSeen => Interlocked.Read(ref _applied);
 
+    /// <summary>The last applied cursor of <paramref name="share"/>, as stored.</summary>
+    public ChangeCursor? CursorOf(ShareId share) => _state.GetCursor(share);
+
     public void Start()
     {
         _socketTask = _useSocket ? Task.Run(() => RunSocketAsync(_stop.Token)) : Task.CompletedTask;

@@ -85,6 +85,45 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
         Assert.Equal(ShellToolTests.Sha256Hex("remote edit"u8.ToArray()), server.ChecksumSha256);
         FileItem copy = Assert.Single(listing.Files, f => f.Name.StartsWith("conflicted (conflict ", StringComparison.Ordinal) && f.Name.EndsWith(".txt", StringComparison.Ordinal));
         Assert.Equal(ShellToolTests.Sha256Hex("local edit"u8.ToArray()), copy.ChecksumSha256);
+
+        // The other mount, which had the file cached, shows the server's version and the conflict copy beside it.
+        await AssertWithinAsync(async () => await ReadThroughProcessAsync(path) == "remote edit", "server's version in the mount");
+        await AssertWithinAsync(() => File.Exists(Path.Combine(Root, copy.Name)), "conflict copy in the mount");
+        Assert.Equal("local edit", await ReadThroughProcessAsync(Path.Combine(Root, copy.Name)));
+    }
+
+    [Fact]
+    public async Task RemountResumesFromTheStoredCursor()
+    {
+        string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
+        string cursors = Path.Combine(cache, "state", "cursors.json");
+        string deviceFile = Path.Combine(cache, "state", "device-id");
+        try
+        {
+            await using (MountedDrive first = await MountedDrive.StartAsync(fixture.Server, new MountedDriveOptions { Share = fixture.Server.DefaultShareId, CacheDirectory = cache }))
+            {
+                await AssertWithinAsync(() => File.Exists(cursors) && File.Exists(deviceFile), "cursor and device ID stored", TimeSpan.FromSeconds(5));
+                await first.UnmountAsync();
+            }
+
+            string device = File.ReadAllText(deviceFile).Trim();
+            // Creates the device's server-side cursor now, before the change: it advances only when a follower reads
+            // the change from the feed and reports it, which a follower starting at the head would never do.
+            long serverCursor = long.Parse((await Api.GetSyncStatusAsync(fixture.Share, device)).Cursor.Value, System.Globalization.CultureInfo.InvariantCulture);
+            await Api.UploadSmallFileAsync(fixture.Share, null, "while-unmounted.txt", "away"u8.ToArray());
+
+            await using MountedDrive second = await MountedDrive.StartAsync(fixture.Server, new MountedDriveOptions { Share = fixture.Server.DefaultShareId, CacheDirectory = cache });
+            await AssertWithinAsync(
+                async () => long.Parse((await Api.GetSyncStatusAsync(fixture.Share, device)).Cursor.Value, System.Globalization.CultureInfo.InvariantCulture) > serverCursor,
+                "the remounted follower read the change made while unmounted",
+                TimeSpan.FromSeconds(5));
+            Assert.Equal(device, File.ReadAllText(deviceFile).Trim());
+            Assert.Equal("away", File.ReadAllText(Path.Combine(second.MountPoint, "while-unmounted.txt")));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
     }
 
     private static async Task<string> ReadThroughProcessAsync(string path) =>

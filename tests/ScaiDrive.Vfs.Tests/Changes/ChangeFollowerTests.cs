@@ -293,6 +293,36 @@ public sealed class ChangeFollowerTests
         }
     }
 
+    [Fact]
+    public async Task ConflictShowsTheServersVersionAndTheConflictCopy()
+    {
+        (VfsHarness h, RecordingNotifier _) = await StartAsync();
+        await using VfsHarness __ = h;
+        ScaiDriveClient colleague = h.OtherClient();
+        FileItem file = await colleague.UploadSmallFileAsync(h.ShareId, null, "both.txt", Bytes("base"));
+        await WaitUntilAsync(() => ExistsAsync(h.Fs, "both.txt"), "file visible");
+        ulong inode = await h.Fs.InodeOfAsync("both.txt");
+
+        // A local edit still open (so not uploaded) when a new version lands on the server.
+        ulong handle = await h.Fs.OpenAsync(inode, VfsOpenFlags.Write | VfsOpenFlags.Truncate);
+        await FsPaths.WriteAllAsync(h.Fs, handle, 0, Bytes("local edit"));
+        byte[] remote = Bytes("remote edit");
+        await colleague.UploadResumableAsync(
+            new CreateUploadSessionRequest(h.ShareId, null, "both.txt", remote.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
+            new MemorySource(remote));
+        await h.Fs.FlushAsync(handle);
+        await h.Fs.ReleaseAsync(handle);
+        await h.Fs.DrainAsync();
+
+        // The node shows the server's version; the local content is beside it as a conflict copy.
+        await WaitUntilAsync(async () => (await h.Fs.ReadFileAsync("both.txt")).SequenceEqual(remote), "server's version shown");
+        await WaitUntilAsync(
+            async () => (await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode)).Any(e => e.Name.StartsWith("both (conflict ", StringComparison.Ordinal)),
+            "conflict copy listed");
+        string copy = (await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode)).First(e => e.Name.StartsWith("both (conflict ", StringComparison.Ordinal)).Name;
+        Assert.Equal(Bytes("local edit"), await h.Fs.ReadFileAsync(copy));
+    }
+
     private sealed class MemorySource(byte[] data) : IUploadSource
     {
         public long Length => data.Length;

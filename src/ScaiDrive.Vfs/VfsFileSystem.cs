@@ -55,6 +55,9 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
     private readonly List<Node> _unplaced = new();
     // Keys of new files unlinked before their upload was confirmed; bounded, oldest dropped.
     private readonly HashSet<StagedFileKey> _unlinkedKeys = new();
+    // Upload results reported before AdoptRecovered made the recovered nodes; replayed right after it.
+    private readonly List<(StagedFileKey Key, long Generation, FileItem? Item, UploadFailure? Failure)> _earlyResults = new();
+    private bool _recoveryAdopted;
     private readonly Node _root;
 
     private readonly ConcurrentDictionary<ulong, OpenFile> _handles = new();

@@ -47,7 +47,12 @@ internal sealed partial class UploadQueue
             {
                 if (entry.State == UploadState.Uploading)
                 {
-                    entry.State = entry.RetryNotBefore > _time.GetUtcNow() ? UploadState.RetryWait : UploadState.Waiting;
+                    DateTimeOffset now = _time.GetUtcNow();
+                    entry.State = entry.RetryNotBefore > now ? UploadState.RetryWait : UploadState.Waiting;
+                    if (entry.Expedite)
+                    {
+                        entry.DueAt = Min(entry.DueAt, Max(now, entry.RetryNotBefore));
+                    }
                 }
 
                 entry.UploadCts = null;
@@ -335,21 +340,24 @@ internal sealed partial class UploadQueue
         }
 
         UploadSessionId? toAbort;
-        UploadTarget target;
+        UploadTarget sentTo;
         string? sentSha;
-        bool removed;
+        bool abandoned;
         lock (_gate)
         {
             toAbort = entry.SessionGeneration == snapshot.Request.Generation ? entry.SessionId : null;
             entry.SessionId = null;
-            target = entry.Request.Target;
             sentSha = entry.AttemptedSha256;
-            removed = entry.Removed;
+
+            // The target this run last sent to (it may have adopted a conflict name) unless the caller moved it since.
+            sentTo = entry.TargetVersion == snapshot.TargetVersion ? entry.Request.Target : snapshot.Request.Target;
+            abandoned = entry.Removed || entry.TargetVersion != snapshot.TargetVersion;
         }
 
-        if (removed && target.ReplaceFileId is null && sentSha is not null)
+        if (abandoned && sentTo.ReplaceFileId is null && sentSha is not null)
         {
-            await TrashIfLandedAsync(target, sentSha);
+            // Unlinked or renamed: a new file the server committed under the old name must not stay behind.
+            await TrashIfLandedAsync(sentTo, sentSha);
         }
 
         if (toAbort is { } session)

@@ -256,7 +256,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             }
 
             entry.Held = false;
-            entry.DueAt = Max(now + _options.WriteBackDelay, entry.RetryNotBefore);
+            entry.DueAt = Max(entry.Expedite ? now : now + _options.WriteBackDelay, entry.RetryNotBefore);
             SignalChangedUnsynchronized();
         }
 
@@ -400,10 +400,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             }
 
             completion = entry.Completion ??= new TaskCompletionSource<FileItem?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!entry.Held && entry.State == UploadState.Waiting)
-            {
-                entry.DueAt = Min(entry.DueAt, _time.GetUtcNow());
-            }
+            ExpediteUnsynchronized(entry);
         }
 
         Schedule(entry);
@@ -419,14 +416,10 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         List<Entry> expedite;
         lock (_gate)
         {
-            DateTimeOffset now = _time.GetUtcNow();
             expedite = [.. _entries.Values];
             foreach (Entry entry in expedite)
             {
-                if (entry.State == UploadState.Waiting)
-                {
-                    entry.DueAt = Min(entry.DueAt, now);
-                }
+                ExpediteUnsynchronized(entry);
             }
         }
 
@@ -564,6 +557,19 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         catch (ObjectDisposedException)
         {
             // The run finished and disposed it meanwhile: nothing left to cancel.
+        }
+    }
+
+    /// <summary>
+    /// Someone waits for this key (fsync, unmount): from now on it skips the write-back delay, including for a newer
+    /// generation or after the current run ends. A transient error's backoff still holds.
+    /// </summary>
+    private void ExpediteUnsynchronized(Entry entry)
+    {
+        entry.Expedite = true;
+        if (entry.State != UploadState.Uploading)
+        {
+            entry.DueAt = Min(entry.DueAt, Max(_time.GetUtcNow(), entry.RetryNotBefore));
         }
     }
 
@@ -807,6 +813,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public UploadState State = UploadState.Waiting;
         public bool Held;
         public bool Removed;
+
+        /// <summary>A waiter wants it now: no write-back delay (see ExpediteUnsynchronized).</summary>
+        public bool Expedite;
         public DateTimeOffset DueAt;
         public DateTimeOffset EnqueuedAt;
 

@@ -601,6 +601,56 @@ public sealed class UploadQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Hold_after_a_lost_answer_makes_the_next_generation_replace_the_committed_file()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [1], 1, NewFile("lost.txt")), Ct);
+        _clock.Advance(s_delay);
+        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        _queue.Hold(key);
+        await Eventually.TrueAsync(() => _queue.GetStatus().Items.Single().State == UploadState.Held && _server.SmallUploads == 1, "held");
+        await _queue.EnqueueAsync(_cache.Stage(key, [2], 2, NewFile("lost.txt")), Ct);
+        FileItem? item = await _queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.Equal((2L, 2L), (item!.Version, Assert.Single(_events.Uploaded).Generation));
+        StoredFileAssert(Assert.Single(_server.Files), [2], version: 2);
+        Assert.Empty(_events.Failed);
+    }
+
+    [Fact]
+    public async Task Rename_after_a_lost_answer_trashes_the_file_committed_under_the_old_name()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [7, 7], 1, NewFile("draft~")), Ct);
+        _clock.Advance(s_delay);
+        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        await _queue.RetargetAsync(key, NewFile("final.md"), Ct);
+        FileItem? item = await _queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.Equal("final.md", item!.Name);
+        Assert.Null(_server.FindByName("draft~"));
+        Assert.Equal([7, 7], _server.FindByName("final.md")!.Content);
+    }
+
+    [Fact]
     public async Task A_cancelled_upload_that_landed_anyway_becomes_the_base_of_the_next_generation()
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -644,6 +694,31 @@ public sealed class UploadQueueTests : IAsyncDisposable
         Assert.Equal((ScaiDriveErrorKind.NotFound, UploadFailureDisposition.MovedToRecovery), (failure.Kind, failure.Disposition));
         Assert.Equal([4, 5, 6], File.ReadAllBytes(failure.RecoveryPath!));
         Assert.True(File.Exists(Path.Combine(_cache.Staging, key.Value)), "the staged file stays the façade's");
+    }
+
+    [Fact]
+    public async Task Status_shows_the_bytes_sent_of_an_upload_in_flight()
+    {
+        _queue = await SwapQueueAsync(smallThreshold: 0);
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "chunk" && _server.ChunksSent == 2)
+            {
+                stalled.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, new byte[_server.ChunkSize * 4], 1, NewFile("progress.bin")), Ct);
+        _clock.Advance(s_delay);
+        await stalled.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        UploadQueueStatus status = _queue.GetStatus();
+
+        Assert.Equal((1, 1, _server.ChunkSize * 4L), (status.PendingCount, status.UploadingCount, status.PendingBytes));
+        Assert.Equal(_server.ChunkSize * 2L, status.InFlightBytesUploaded);
+        Assert.Equal(UploadState.Uploading, Assert.Single(status.Items).State);
     }
 
     [Fact]

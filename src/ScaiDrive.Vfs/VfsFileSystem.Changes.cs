@@ -18,8 +18,11 @@ public sealed partial class VfsFileSystem : IChangeSink
     private ChangeFollower? _follower;
     // The multi-share root's share list for the follower; replaced whole, read without a lock.
     private volatile FollowedShares? _followedShares;
+    // Bumped whenever a node is placed or detached (PlaceUnsynchronized, DetachUnsynchronized). Guarded by _gate.
+    private long _namespaceEpoch;
     private long _changesApplied;
     private long _changesIgnored;
+    private long _changesDeferred;
 
     /// <summary>The change follower, when <see cref="VfsOptions.FollowChanges"/> (tests; status).</summary>
     internal ChangeFollower? Follower => _follower;
@@ -29,6 +32,12 @@ public sealed partial class VfsFileSystem : IChangeSink
 
     /// <summary>Changes already reflected (own changes coming back): no work, no invalidation.</summary>
     internal long ChangesIgnored => Interlocked.Read(ref _changesIgnored);
+
+    /// <summary>
+    /// Changes about a node whose place changed here while the feed was being read: the answer may predate that, so
+    /// instead of moving the node the listings involved are dropped and read again from the server.
+    /// </summary>
+    internal long ChangesDeferred => Interlocked.Read(ref _changesDeferred);
 
     private void StartFollowingChanges(ILoggerFactory loggerFactory)
     {
@@ -73,25 +82,46 @@ public sealed partial class VfsFileSystem : IChangeSink
         return ids;
     }
 
-    ValueTask IChangeSink.ApplyChangesAsync(ShareId share, IReadOnlyList<ChangeEntry> changes, CancellationToken cancellationToken)
+    long IChangeSink.MarkBeforePull()
     {
         lock (_gate)
         {
-            foreach (ChangeEntry change in changes)
+            return _namespaceEpoch;
+        }
+    }
+
+    ValueTask IChangeSink.ApplyChangesAsync(ShareId share, IReadOnlyList<ChangeEntry> changes, long mark, CancellationToken cancellationToken)
+    {
+        // Only the last change of each resource in a batch matters: its metadata is the resource's state after the
+        // batch. Applying the earlier ones would move nodes through states long gone (and back), for nothing.
+        var last = new Dictionary<string, int>(changes.Count, StringComparer.Ordinal);
+        for (int i = 0; i < changes.Count; i++)
+        {
+            last[changes[i].ResourceId] = i;
+        }
+
+        lock (_gate)
+        {
+            for (int i = 0; i < changes.Count; i++)
             {
-                bool applied = change.ResourceType switch
+                ChangeEntry change = changes[i];
+                ChangeOutcome outcome = last[change.ResourceId] != i ? ChangeOutcome.Ignored : change.ResourceType switch
                 {
-                    ResourceType.File => ApplyFileChangeUnsynchronized(change),
-                    ResourceType.Folder => ApplyFolderChangeUnsynchronized(change),
-                    _ => false,
+                    ResourceType.File => ApplyFileChangeUnsynchronized(change, mark),
+                    ResourceType.Folder => ApplyFolderChangeUnsynchronized(change, mark),
+                    _ => ChangeOutcome.Ignored,
                 };
-                if (applied)
+                switch (outcome)
                 {
-                    Interlocked.Increment(ref _changesApplied);
-                }
-                else
-                {
-                    Interlocked.Increment(ref _changesIgnored);
+                    case ChangeOutcome.Applied:
+                        Interlocked.Increment(ref _changesApplied);
+                        break;
+                    case ChangeOutcome.Deferred:
+                        Interlocked.Increment(ref _changesDeferred);
+                        break;
+                    default:
+                        Interlocked.Increment(ref _changesIgnored);
+                        break;
                 }
             }
         }
@@ -166,18 +196,20 @@ public sealed partial class VfsFileSystem : IChangeSink
         }
     }
 
-    /// <summary>Applies one file change; false when the node table already reflected it.</summary>
-    private bool ApplyFileChangeUnsynchronized(ChangeEntry change)
+    /// <summary>Applies the latest change of one file.</summary>
+    private ChangeOutcome ApplyFileChangeUnsynchronized(ChangeEntry change, long mark)
     {
         _byId.TryGetValue(change.ResourceId, out Node? node);
         if (node is not null && node.Type != NodeType.File)
         {
-            return false;
+            return ChangeOutcome.Ignored;
         }
 
         if (change.ChangeType == ChangeType.Deleted)
         {
-            return node is not null && !node.Detached && RemoveRemotelyUnsynchronized(node);
+            return node is null || node.Detached ? ChangeOutcome.Ignored
+                : node.PlacedEpoch > mark ? DeferUnsynchronized(node, null, null)
+                : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
         }
 
         ChangeMetadata? meta = change.Metadata;
@@ -188,12 +220,12 @@ public sealed partial class VfsFileSystem : IChangeSink
             // Unknown file: only a cached directory needs to learn of it (an uncached one is listed on first use).
             if (parent is null || name is null)
             {
-                return false;
+                return ChangeOutcome.Ignored;
             }
 
             if (parent.Children!.TryGetValue(name, out Node? occupant) && (IsLocalOnly(occupant) || occupant.PendingRequest is not null))
             {
-                return false; // Our own new file, its upload landing now: ApplyUploadedAsync binds the ID.
+                return ChangeOutcome.Ignored; // Our own new file, its upload landing now: ApplyUploadedAsync binds the ID.
             }
 
             Node created = NodeForFileUnsynchronized(FileFromChange(change, parent, name, null));
@@ -202,68 +234,68 @@ public sealed partial class VfsFileSystem : IChangeSink
                 DetachUnsynchronized(created);
             }
 
-            return true;
+            return ChangeOutcome.Applied;
         }
 
-        bool applied = false;
+        ChangeOutcome outcome = ChangeOutcome.Ignored;
         if (node.Staged is null && node.PendingRequest is null && !IsCurrent(node, change))
         {
             // New content from elsewhere. A node with local content waits instead: its upload either lands on top
             // (our version wins) or meets SYNC_CONFLICT, keeps a conflict copy and reloads the server's version.
             ApplyFileMetadataUnsynchronized(node, FileFromChange(change, node.Parent, node.Name, node));
-            applied = true;
+            outcome = ChangeOutcome.Applied;
+        }
+
+        bool placed = !node.Detached && node.Parent == parent && node.Name == name;
+        if (placed || (parent is null && node.Detached) || (node.Detached && node.Unlinked))
+        {
+            // Where the change says (our own rename coming back); or out of sight; or unlinked here, which the
+            // server learns (or learnt) through our own delete.
+            return outcome;
+        }
+
+        if (node.PlacedEpoch > mark)
+        {
+            return DeferUnsynchronized(node, parent, name);
         }
 
         if (parent is null || name is null)
         {
             // Moved into a folder we do not hold (or out of what this mount shows).
-            return (change.ChangeType is ChangeType.Moved && !node.Detached && RemoveRemotelyUnsynchronized(node)) || applied;
-        }
-
-        if (!node.Detached && node.Parent == parent && node.Name == name)
-        {
-            return applied;
-        }
-
-        if (node.Detached && node.Unlinked)
-        {
-            return applied; // Unlinked here; the server learns of it (or already did) through our own delete.
+            return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : outcome;
         }
 
         PlaceRemotelyUnsynchronized(node, parent, name);
-        return true;
+        return ChangeOutcome.Applied;
     }
 
-    /// <summary>Applies one folder change; false when the node table already reflected it.</summary>
-    private bool ApplyFolderChangeUnsynchronized(ChangeEntry change)
+    /// <summary>Applies the latest change of one folder.</summary>
+    private ChangeOutcome ApplyFolderChangeUnsynchronized(ChangeEntry change, long mark)
     {
         _byId.TryGetValue(change.ResourceId, out Node? node);
         if (node is not null && node.Type != NodeType.Folder)
         {
-            return false;
+            return ChangeOutcome.Ignored;
         }
 
         if (change.ChangeType == ChangeType.Deleted)
         {
             // The server lists no descendants: the whole subtree goes with the folder.
-            return node is not null && !node.Detached && RemoveRemotelyUnsynchronized(node);
-        }
-
-        if (change.ChangeType is not (ChangeType.Created or ChangeType.Renamed or ChangeType.Moved))
-        {
-            return false;
+            return node is null || node.Detached ? ChangeOutcome.Ignored
+                : node.PlacedEpoch > mark ? DeferUnsynchronized(node, null, null)
+                : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
         }
 
         ChangeMetadata? meta = change.Metadata;
         Node? parent = meta is null ? null : ParentForChangeUnsynchronized(change.ShareId, meta.ParentId);
         string? name = meta?.Name ?? NameFromPath(change.NewPath);
-        if (parent is null || name is null)
-        {
-            return node is not null && !node.Detached && change.ChangeType == ChangeType.Moved && RemoveRemotelyUnsynchronized(node);
-        }
-
         if (node is null)
         {
+            if (parent is null || name is null)
+            {
+                return ChangeOutcome.Ignored;
+            }
+
             var folder = new FolderItem(new FolderId(change.ResourceId), change.ShareId, meta?.ParentId is { } p ? new FolderId(p) : null, name, change.NewPath, change.ChangedAt, change.ChangedAt, false);
             node = NodeForFolderUnsynchronized(folder);
             if (!PlaceRemotelyUnsynchronized(node, parent, name))
@@ -271,23 +303,60 @@ public sealed partial class VfsFileSystem : IChangeSink
                 DetachUnsynchronized(node);
             }
 
-            return true;
+            return ChangeOutcome.Applied;
         }
 
-        if (!node.Detached && node.Parent == parent && node.Name == name)
+        if ((!node.Detached && node.Parent == parent && node.Name == name) || (parent is null && node.Detached))
         {
-            return false;
+            return ChangeOutcome.Ignored;
         }
 
-        if (node.Detached && IsUnderUnsynchronized(parent, node))
+        if (node.PlacedEpoch > mark)
         {
-            return false; // A stale move into its own subtree (replayed batch): the later changes put it right.
+            return DeferUnsynchronized(node, parent, name);
+        }
+
+        if (parent is null || name is null)
+        {
+            return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
+        }
+
+        if (IsUnderUnsynchronized(parent, node))
+        {
+            // Into its own subtree: impossible on the server, so our tree is behind; read the listings again.
+            return DeferUnsynchronized(node, parent, name);
         }
 
         // The node moves with its children: the subtree follows without touching each descendant.
         PlaceRemotelyUnsynchronized(node, parent, name);
         node.ModifiedAt = change.ChangedAt;
-        return true;
+        return ChangeOutcome.Applied;
+    }
+
+    /// <summary>
+    /// The node's place changed here after the feed request went out, so the change may be older than what we hold:
+    /// rather than move the node, let the server decide. The listings of both places are dropped (the next lookup or
+    /// readdir asks the server) and the kernel forgets both names.
+    /// </summary>
+    private ChangeOutcome DeferUnsynchronized(Node node, Node? newParent, string? newName)
+    {
+        _cache.Remove(AttributesKey(node.Inode));
+        if (!node.Detached && node.Parent is { } parent)
+        {
+            _cache.Remove(ListingKey(parent.Inode));
+            _invalidations.Enqueue(Invalidation.Entry(parent.Inode, node.Name));
+            _invalidations.Enqueue(Invalidation.Attributes(parent.Inode, content: false));
+        }
+
+        if (newParent is not null && newName is not null)
+        {
+            _cache.Remove(ListingKey(newParent.Inode));
+            _cache.Remove(NegativeKey(newParent.Inode, newName));
+            _invalidations.Enqueue(Invalidation.Entry(newParent.Inode, newName));
+            _invalidations.Enqueue(Invalidation.Attributes(newParent.Inode, content: false));
+        }
+
+        return ChangeOutcome.Deferred;
     }
 
     /// <summary>Places a node at a name the kernel may hold as negative, and tells the kernel about both parents.</summary>
@@ -428,6 +497,14 @@ public sealed partial class VfsFileSystem : IChangeSink
         int slash = trimmed.LastIndexOf('/');
         string name = slash < 0 ? trimmed : trimmed[(slash + 1)..];
         return name.Length == 0 ? null : name;
+    }
+
+    private enum ChangeOutcome
+    {
+        /// <summary>Already reflected (our own change coming back, or superseded within its batch): no work at all.</summary>
+        Ignored,
+        Applied,
+        Deferred,
     }
 
     private sealed record FollowedShares(IReadOnlyList<ShareId> Shares, DateTimeOffset FetchedAt);

@@ -258,6 +258,7 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
         while (true)
         {
             ChangeBatch batch;
+            long mark = _sink.MarkBeforePull();
             try
             {
                 batch = await _client.GetChangesAsync(share, cursor, BatchLimit, cancellationToken).ConfigureAwait(false);
@@ -271,7 +272,7 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
 
             if (batch.Changes.Count > 0)
             {
-                await _sink.ApplyChangesAsync(share, batch.Changes, cancellationToken).ConfigureAwait(false);
+                await _sink.ApplyChangesAsync(share, batch.Changes, mark, cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref _applied, batch.Changes.Count);
             }
 

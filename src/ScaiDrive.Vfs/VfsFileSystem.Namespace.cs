@@ -839,13 +839,40 @@ public sealed partial class VfsFileSystem
     /// <summary>Files a previous run wrote but did not upload reappear as local nodes (placed by their folder's next listing).</summary>
     private void AdoptRecovered(IReadOnlyList<PendingUpload> pending)
     {
+        lock (_gate)
+        {
+            AdoptRecoveredUnsynchronized(pending);
+            _recoveryAdopted = true;
+        }
+
+        List<(StagedFileKey Key, long Generation, FileItem? Item, UploadFailure? Failure)> early;
+        lock (_gate)
+        {
+            early = [.. _earlyResults];
+            _earlyResults.Clear();
+        }
+
+        foreach ((StagedFileKey key, long generation, FileItem? item, UploadFailure? failure) in early)
+        {
+            if (item is not null)
+            {
+                OnUploaded(key, generation, item);
+            }
+            else
+            {
+                OnUploadFailed(key, failure!);
+            }
+        }
+    }
+
+    private void AdoptRecoveredUnsynchronized(IReadOnlyList<PendingUpload> pending)
+    {
         if (pending.Count == 0)
         {
             return;
         }
 
         LogRecovered(pending.Count);
-        lock (_gate)
         {
             foreach (PendingUpload item in pending)
             {

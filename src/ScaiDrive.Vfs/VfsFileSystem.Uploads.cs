@@ -20,6 +20,12 @@ public sealed partial class VfsFileSystem
         {
             _byKey.TryGetValue(key, out node);
             unlinked = _unlinkedKeys.Remove(key);
+            if (node is null && !_recoveryAdopted)
+            {
+                // The queue resumes recovered uploads at once, possibly before the core has made their nodes.
+                _earlyResults.Add((key, generation, item, null));
+                return;
+            }
         }
 
         if (node is not null)
@@ -48,6 +54,12 @@ public sealed partial class VfsFileSystem
         lock (_gate)
         {
             _byKey.TryGetValue(key, out node);
+            if (node is null && !_recoveryAdopted)
+            {
+                _earlyResults.Add((key, failure.Generation, null, failure));
+                return;
+            }
+
             lock (_errorsGate)
             {
                 _failedUploads++;

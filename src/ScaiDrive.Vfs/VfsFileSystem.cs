@@ -55,6 +55,9 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
     private readonly List<Node> _unplaced = new();
     // Keys of new files unlinked before their upload was confirmed; bounded, oldest dropped.
     private readonly HashSet<StagedFileKey> _unlinkedKeys = new();
+    // Upload results reported before AdoptRecovered made the recovered nodes; replayed right after it.
+    private readonly List<(StagedFileKey Key, long Generation, FileItem? Item, UploadFailure? Failure)> _earlyResults = new();
+    private bool _recoveryAdopted;
     private readonly Node _root;
 
     private readonly ConcurrentDictionary<ulong, OpenFile> _handles = new();
@@ -157,6 +160,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             IReadOnlyList<PendingUpload> pending = await uploads.RecoverAsync(cancellationToken).ConfigureAwait(false);
             fs.AdoptRecovered(pending);
             fs.SweepStaging(pending);
+            fs.StartFollowingChanges();
         }
         catch
         {
@@ -284,6 +288,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             return;
         }
 
+        await StopFollowingChangesAsync().ConfigureAwait(false);
         _uploads.Uploaded -= OnUploaded;
         _uploads.Failed -= OnUploadFailed;
         await _uploads.DisposeAsync().ConfigureAwait(false);

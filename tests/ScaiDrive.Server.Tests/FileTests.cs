@@ -159,3 +159,30 @@ public sealed class FileTests : ServerTest
         Assert.Empty(await Api.DownloadAsync(Owner, file.Id()));
     }
 }
+
+public sealed class DownloadEdgeTests : ServerTest
+{
+    [Fact]
+    public async Task HeadAndMultiRangeAndEmptyRanges()
+    {
+        byte[] data = Api.RandomBytes(1000, 9);
+        JsonElement file = await Api.UploadAsync(Owner, Server.DefaultShareId, null, "h.bin", data);
+        using var head = new HttpRequestMessage(HttpMethod.Head, $"api/v1/files/{file.Id()}/content");
+        using HttpResponseMessage headResponse = await Owner.SendAsync(head, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, headResponse.StatusCode);
+        Assert.Equal(1000, headResponse.Content.Headers.ContentLength);
+
+        using var multi = new HttpRequestMessage(HttpMethod.Get, $"api/v1/files/{file.Id()}/content");
+        multi.Headers.TryAddWithoutValidation("Range", "bytes=0-1,5-6");
+        using HttpResponseMessage whole = await Owner.SendAsync(multi, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(data, await whole.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+
+        JsonElement empty = await Api.UploadAsync(Owner, Server.DefaultShareId, null, "e.bin", []);
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, $"api/v1/files/{empty.Id()}/content");
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, null);
+        using HttpResponseMessage unsatisfiable = await Owner.SendAsync(ranged, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, unsatisfiable.StatusCode);
+        Assert.Equal("bytes */0", unsatisfiable.Content.Headers.ContentRange!.ToString());
+    }
+}

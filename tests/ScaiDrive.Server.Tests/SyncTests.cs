@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -103,7 +104,12 @@ public sealed class SyncTests : ServerTest
         using HttpClient otherClient = Server.CreateHttpClient(other.Token);
         await Api.UploadAsync(otherClient, other.PersonalShareId, null, "private.txt", [1]);
         JsonElement mine = await Api.UploadAsync(Owner, Share, null, "mine.txt", [2]);
+        var sinceCommit = Stopwatch.StartNew();
         JsonElement frame = await ReceiveAsync(socket);
+        TestContext.Current.SendDiagnosticMessage($"change frame {sinceCommit.ElapsedMilliseconds} ms after the upload answered");
+
+        // The frame is pushed at commit, before the HTTP answer is even written; a generous bound for a loaded machine.
+        Assert.True(sinceCommit.Elapsed < TimeSpan.FromSeconds(1), $"frame took {sinceCommit.ElapsedMilliseconds} ms");
         Assert.Equal("change", frame.Str("event_type"));
         Assert.Equal(Share, frame.Str("share_id"));
         Assert.Equal(mine.Id(), frame.GetProperty("data").Str("resource_id"));

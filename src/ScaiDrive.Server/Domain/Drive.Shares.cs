@@ -122,10 +122,16 @@ internal sealed partial class Drive
         return ToDto(db, share, role);
     });
 
+    /// <summary>POST /shares: the creator becomes an admin member when the share is owned by someone else, so it can see it.</summary>
     public ShareDto CreateShareFor(Caller caller, string name, string shareType, string? ownerId, long? quota, string? description)
     {
         ShareRow share = CreateShare(name, ownerId ?? caller.UserId, shareType, quota, description);
-        return GetShare(caller.UserId == share.OwnerId ? caller : caller, share.Id);
+        if (share.OwnerId != caller.UserId)
+        {
+            SetMember(null, share.Id, caller.UserId, "admin", mustBeNew: false);
+        }
+
+        return GetShare(caller, share.Id);
     }
 
     public ShareDto UpdateShare(Caller caller, string shareId, string? name, string? description) => _db.Write(db =>

@@ -17,7 +17,9 @@ internal static class ServeCommand
         var rate429 = new Option<double>("--fault-429-rate") { Description = "Fraction of API requests answered 429 with Retry-After: 1 (testing)." };
         var resetRate = new Option<double>("--fault-reset-rate") { Description = "Fraction of responses whose connection is dropped mid-body (testing)." };
         var latency = new Option<int>("--fault-latency-ms") { Description = "Latency added to every API request, in ms (testing)." };
-        var command = new Command("serve", "Run the local, API-compatible ScaiDrive server.") { data, listen, errorRate, rate429, resetRate, latency };
+        var rateLimit = new Option<int?>("--rate-limit-per-minute") { Description = "Rate-limit units per token per minute (default: effectively unlimited)." };
+        var maxFileSize = new Option<string?>("--max-file-size") { Description = "Largest file accepted, e.g. 5G (413 PAYLOAD_TOO_LARGE above it)." };
+        var command = new Command("serve", "Run the local, API-compatible ScaiDrive server.") { data, listen, errorRate, rate429, resetRate, latency, rateLimit, maxFileSize };
         command.SetAction(async (ParseResult parse, CancellationToken cancellationToken) =>
         {
             string dataDirectory = Path.GetFullPath(parse.GetValue(data) ?? UserPaths.EmbeddedServerData);
@@ -30,23 +32,38 @@ internal static class ServeCommand
                 }
             }
 
+            var options = new ScaiDriveServerOptions
+            {
+                DataDirectory = dataDirectory,
+                Listen = parse.GetValue(listen)!,
+                FaultErrorRate = parse.GetValue(errorRate),
+                Fault429Rate = parse.GetValue(rate429),
+                FaultResetRate = parse.GetValue(resetRate),
+                FaultLatencyMs = parse.GetValue(latency),
+            };
+            if (parse.GetValue(rateLimit) is { } perMinute)
+            {
+                options.RateLimitPerTokenPerMinute = perMinute;
+            }
+
+            if (parse.GetValue(maxFileSize) is { } sizeText)
+            {
+                if (!SizeParser.TryParse(sizeText, out long maxBytes) || maxBytes <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"scaidrivefs: --max-file-size '{sizeText}' is not a size (examples: 100M, 5G).");
+                    return 2;
+                }
+
+                options.MaxFileSizeBytes = maxBytes;
+            }
+
             ScaiDriveServer server;
             try
             {
                 Directory.CreateDirectory(dataDirectory);
-                server = await ScaiDriveServer.StartAsync(
-                    new ScaiDriveServerOptions
-                    {
-                        DataDirectory = dataDirectory,
-                        Listen = parse.GetValue(listen)!,
-                        FaultErrorRate = parse.GetValue(errorRate),
-                        Fault429Rate = parse.GetValue(rate429),
-                        FaultResetRate = parse.GetValue(resetRate),
-                        FaultLatencyMs = parse.GetValue(latency),
-                    },
-                    cancellationToken);
+                server = await ScaiDriveServer.StartAsync(options, cancellationToken);
             }
-            catch (Exception ex) when (ex is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is ScaiDriveServerException or IOException or UnauthorizedAccessException)
             {
                 await Console.Error.WriteLineAsync("scaidrivefs: cannot start the server: " + ex.Message);
                 return 1;

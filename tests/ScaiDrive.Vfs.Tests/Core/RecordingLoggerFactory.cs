@@ -6,7 +6,7 @@ namespace ScaiDrive.Vfs.Tests.Core;
 /// <summary>Keeps the last log lines of a run, so a failing randomized test can show what the core and the queue did.</summary>
 internal sealed class RecordingLoggerFactory : ILoggerFactory
 {
-    private const int Keep = 400;
+    private const int Keep = 3000;
     private readonly ConcurrentQueue<string> _lines = new();
 
     public IEnumerable<string> Lines => _lines;

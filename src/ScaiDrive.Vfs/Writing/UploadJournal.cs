@@ -6,7 +6,7 @@ namespace ScaiDrive.Vfs.Writing;
 
 /// <summary>
 /// The durable write-back journal: one JSON file per staged key. A write is "temp file, fsync, rename over the
-/// record, fsync the directory", so a crash leaves either the old record or the new one, never a torn one.
+/// record, fsync the directory" (that last fsync shared by concurrent writers, see <see cref="DirectoryFlusher"/>), so a crash leaves either the old record or the new one, never a torn one.
 /// Deletes are not followed by a directory fsync: a record that comes back after a power cut is harmless, since
 /// recovery recognises content that already reached the server (see README).
 /// Thread-safety: callers serialise writes of one key (UploadQueue does so with a per-key gate); different keys
@@ -17,32 +17,66 @@ internal sealed class UploadJournal
     private const string RecordSuffix = ".json";
     private const string TempSuffix = ".tmp";
 
+    // Concurrent writers of different keys share directory fsyncs (group commit).
+    private readonly DirectoryFlusher _flusher;
+
     public UploadJournal(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(Directory);
+        _flusher = new DirectoryFlusher(Directory);
     }
 
     public string Directory { get; }
 
     public string PathOf(StagedFileKey key) => Path.Combine(Directory, ValidateKey(key) + RecordSuffix);
 
-    public async ValueTask WriteAsync(JournalRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="record"/> durably. <paramref name="before"/> (the staged content's own flush) runs while
+    /// the temp file is written and fsync'd, and the rename that makes the record current waits for it: a record
+    /// never points at content that is not on disk, yet the two flushes overlap. If it fails, the old record stays.
+    /// </summary>
+    public async ValueTask WriteAsync(JournalRecord record, CancellationToken cancellationToken, Task? before = null)
     {
         var key = new StagedFileKey(record.Key);
         string path = PathOf(key);
         string temp = path + TempSuffix;
         byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(record, JournalJsonContext.Default.JournalRecord);
 
-        using (SafeFileHandle handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            await RandomAccess.WriteAsync(handle, bytes, 0, cancellationToken);
-            RandomAccess.FlushToDisk(handle);
+            using (SafeFileHandle handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                await RandomAccess.WriteAsync(handle, bytes, 0, cancellationToken);
+                RandomAccess.FlushToDisk(handle);
+            }
+
+            if (before is not null)
+            {
+                await before;
+            }
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
         }
 
         File.Move(temp, path, overwrite: true);
-        FsyncDirectory(Directory);
+        await _flusher.FlushAsync().WaitAsync(cancellationToken);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Deleted by the next LoadAll at worst.
+        }
     }
 
     public void Delete(StagedFileKey key)

@@ -6,7 +6,7 @@ namespace ScaiDrive.Vfs.Writing;
 
 /// <summary>
 /// The durable write-back journal: one JSON file per staged key. A write is "temp file, fsync, rename over the
-/// record, fsync the directory" (that last fsync shared by concurrent writers, see <see cref="DirectoryFlusher"/>), so a crash leaves either the old record or the new one, never a torn one.
+/// record, fsync the directory", so a crash leaves either the old record or the new one, never a torn one.
 /// Deletes are not followed by a directory fsync: a record that comes back after a power cut is harmless, since
 /// recovery recognises content that already reached the server (see README).
 /// Thread-safety: callers serialise writes of one key (UploadQueue does so with a per-key gate); different keys
@@ -17,15 +17,11 @@ internal sealed class UploadJournal
     private const string RecordSuffix = ".json";
     private const string TempSuffix = ".tmp";
 
-    // Concurrent writers of different keys share directory fsyncs (group commit).
-    private readonly DirectoryFlusher _flusher;
-
     public UploadJournal(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(Directory);
-        _flusher = new DirectoryFlusher(Directory);
     }
 
     public string Directory { get; }
@@ -64,7 +60,7 @@ internal sealed class UploadJournal
         }
 
         File.Move(temp, path, overwrite: true);
-        await _flusher.FlushAsync().WaitAsync(cancellationToken);
+        FsyncDirectory(Directory);
     }
 
     private static void TryDelete(string path)

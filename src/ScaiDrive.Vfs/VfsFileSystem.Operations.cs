@@ -130,12 +130,25 @@ public sealed partial class VfsFileSystem
     /// <summary>Trashes the server copy, cancels a pending upload, detaches. The caller holds the node's content gate.</summary>
     private async Task RemoveFileUnsynchronizedAsync(Node node, CancellationToken cancellationToken)
     {
-        FileId? fileId;
         UploadRequest? pending;
         lock (_gate)
         {
-            fileId = node.FileId;
             pending = node.PendingRequest;
+        }
+
+        // The upload goes first: deleting the file while a new version of it is being committed makes that upload
+        // fail against a deleted file, and the queue would keep its content as a conflict copy nobody asked for.
+        // CancelAsync waits for a cancelled run, so no upload of this node is in flight afterwards.
+        StagedFileKey? key = pending?.Key ?? node.Staged?.Key;
+        if (key is { } k)
+        {
+            await _uploads.CancelAsync(k, cancellationToken).ConfigureAwait(false);
+        }
+
+        FileId? fileId;
+        lock (_gate)
+        {
+            fileId = node.FileId ?? node.Landed?.Id;
         }
 
         if (fileId is { } id)
@@ -148,12 +161,6 @@ public sealed partial class VfsFileSystem
             {
                 // Already gone elsewhere: the outcome is the same.
             }
-        }
-
-        StagedFileKey? key = pending?.Key ?? node.Staged?.Key;
-        if (key is { } k)
-        {
-            await _uploads.CancelAsync(k, cancellationToken).ConfigureAwait(false);
         }
 
         lock (_gate)
@@ -381,12 +388,25 @@ public sealed partial class VfsFileSystem
     {
         FileId? fileId;
         Node? oldParent;
+        FileItem? landed;
         lock (_gate)
         {
-            (fileId, oldParent) = (file.FileId, file.Parent);
+            (fileId, oldParent, landed) = (file.FileId, file.Parent, file.Landed);
         }
 
-        if (fileId is { } id)
+        if (fileId is null && landed is not null)
+        {
+            // The first upload landed but is not bound yet: move what landed, and let the binding see where it went.
+            FileItem moved = await MoveLandedAsync(landed, newParent, newName, cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (file.Landed?.Id == moved.Id)
+                {
+                    file.Landed = moved;
+                }
+            }
+        }
+        else if (fileId is { } id)
         {
             FileItem moved = oldParent == newParent
                 ? await _client.RenameFileAsync(id, newName, cancellationToken).ConfigureAwait(false)
@@ -440,7 +460,8 @@ public sealed partial class VfsFileSystem
                 FileId targetId;
                 lock (_gate)
                 {
-                    oldSourceId = source.FileId;
+                    oldSourceId = source.FileId ?? source.Landed?.Id;
+                    source.Landed = null;
                     targetId = target.FileId!.Value;
                     target.PendingRequest = null;
                     target.Dirty = false;

@@ -30,6 +30,16 @@ public sealed partial class VfsFileSystem
 
         if (node is not null)
         {
+            lock (_gate)
+            {
+                // Recorded at once (the event's thread holds no node gate): a rename or unlink that holds the content
+                // gate before ApplyUploadedAsync gets it must still find the server copy.
+                if (node.FileId is null && !node.Unlinked && (node.Staged?.Key == key || node.PendingRequest?.Key == key))
+                {
+                    node.Landed = item;
+                }
+            }
+
             _ = RunInBackground(node, () => ApplyUploadedAsync(node, key, generation, item));
         }
         else if (unlinked)
@@ -104,6 +114,9 @@ public sealed partial class VfsFileSystem
         await node.ContentGate.WaitAsync().ConfigureAwait(false);
         bool retarget = false;
         FileId? strayFile = null;
+        FileItem? misplaced = null;
+        Node? placeParent = null;
+        string placeName = "";
         try
         {
             lock (_gate)
@@ -127,7 +140,19 @@ public sealed partial class VfsFileSystem
                 {
                     if (node.FileId is null)
                     {
+                        // Renamed or moved locally after this upload was sent (and too late for the queue to send it to
+                        // the new place): the server copy must follow. A rename in the window may have moved it already.
+                        FileItem server = node.Landed is { } landed && landed.Id == item.Id ? landed : item;
+                        if (node.Parent is { } parent
+                            && (server.ShareId != parent.ShareId || server.FolderId != parent.FolderId || !string.Equals(server.Name, node.Name, StringComparison.Ordinal)))
+                        {
+                            misplaced = server;
+                            placeParent = parent;
+                            placeName = node.Name;
+                        }
+
                         node.FileId = item.Id;
+                        node.Landed = null;
                         _byId[item.Id.Value] = node;
                         _inodes.Bind(item.Id.Value, node.Inode);
                     }
@@ -156,6 +181,11 @@ public sealed partial class VfsFileSystem
                         retarget = true;
                     }
                 }
+            }
+
+            if (misplaced is not null)
+            {
+                await MoveLandedAsync(misplaced, placeParent!, placeName, CancellationToken.None).ConfigureAwait(false);
             }
 
             if (retarget)
@@ -243,6 +273,16 @@ public sealed partial class VfsFileSystem
         {
             node.ContentGate.Release();
         }
+    }
+
+    /// <summary>Puts a landed file where its node now is: a rename or move on the server.</summary>
+    private async Task<FileItem> MoveLandedAsync(FileItem landed, Node newParent, string newName, CancellationToken cancellationToken)
+    {
+        FileItem moved = landed.ShareId == newParent.ShareId && landed.FolderId == newParent.FolderId
+            ? await _client.RenameFileAsync(landed.Id, newName, cancellationToken).ConfigureAwait(false)
+            : await _client.MoveFileAsync(landed.Id, newParent.FolderId, newParent.FolderId is null ? newParent.ShareId : null, newName, cancellationToken).ConfigureAwait(false);
+        MarkConnected();
+        return moved;
     }
 
     private void ClearPendingIfCurrent(Node node, UploadRequest request)

@@ -49,6 +49,13 @@ internal sealed class Node
     /// <summary>Null for a file that exists only locally so far.</summary>
     public FileId? FileId { get; set; }
 
+    /// <summary>
+    /// What the first upload of a local-only file created on the server, from the moment the queue reports it until
+    /// the core binds it (which waits for the content gate). A rename or unlink in that window must act on this file,
+    /// or the server keeps it under the old name.
+    /// </summary>
+    public FileItem? Landed { get; set; }
+
     public Node? Parent { get; set; }
 
     public string Name { get; set; }

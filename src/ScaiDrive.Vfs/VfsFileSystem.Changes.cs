@@ -237,6 +237,12 @@ public sealed partial class VfsFileSystem : IChangeSink
                 return DeferNameUnsynchronized(parent, name);
             }
 
+            if (occupant is not null)
+            {
+                // The server could not hold both: the change is older than what took the name here.
+                return DeferNameUnsynchronized(parent, name);
+            }
+
             Node created = NodeForFileUnsynchronized(FileFromChange(change, parent, name, null));
             if (!PlaceRemotelyUnsynchronized(created, parent, name))
             {
@@ -272,6 +278,11 @@ public sealed partial class VfsFileSystem : IChangeSink
         {
             // Moved into a folder we do not hold (or out of what this mount shows).
             return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : outcome;
+        }
+
+        if (parent.Children!.TryGetValue(name, out Node? taken) && taken != node)
+        {
+            return DeferUnsynchronized(node, parent, name);
         }
 
         PlaceRemotelyUnsynchronized(node, parent, name);
@@ -310,6 +321,11 @@ public sealed partial class VfsFileSystem : IChangeSink
                 return DeferNameUnsynchronized(parent, name);
             }
 
+            if (parent.Children!.ContainsKey(name))
+            {
+                return DeferNameUnsynchronized(parent, name);
+            }
+
             var folder = new FolderItem(new FolderId(change.ResourceId), change.ShareId, meta?.ParentId is { } p ? new FolderId(p) : null, name, change.NewPath, change.ChangedAt, change.ChangedAt, false);
             node = NodeForFolderUnsynchronized(folder);
             if (!PlaceRemotelyUnsynchronized(node, parent, name))
@@ -338,6 +354,11 @@ public sealed partial class VfsFileSystem : IChangeSink
         if (IsUnderUnsynchronized(parent, node))
         {
             // Into its own subtree: impossible on the server, so our tree is behind; read the listings again.
+            return DeferUnsynchronized(node, parent, name);
+        }
+
+        if (parent.Children!.TryGetValue(name, out Node? taken) && taken != node)
+        {
             return DeferUnsynchronized(node, parent, name);
         }
 

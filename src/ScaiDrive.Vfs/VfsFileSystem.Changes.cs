@@ -102,13 +102,16 @@ public sealed partial class VfsFileSystem : IChangeSink
 
         lock (_gate)
         {
+            // Stamps after the request and up to now are local changes the answer may predate; the batch's own
+            // placements (stamped after this point) are not.
+            var window = new EpochWindow(mark, _namespaceEpoch);
             for (int i = 0; i < changes.Count; i++)
             {
                 ChangeEntry change = changes[i];
                 ChangeOutcome outcome = last[change.ResourceId] != i ? ChangeOutcome.Ignored : change.ResourceType switch
                 {
-                    ResourceType.File => ApplyFileChangeUnsynchronized(change, mark),
-                    ResourceType.Folder => ApplyFolderChangeUnsynchronized(change, mark),
+                    ResourceType.File => ApplyFileChangeUnsynchronized(change, window),
+                    ResourceType.Folder => ApplyFolderChangeUnsynchronized(change, window),
                     _ => ChangeOutcome.Ignored,
                 };
                 switch (outcome)
@@ -197,7 +200,7 @@ public sealed partial class VfsFileSystem : IChangeSink
     }
 
     /// <summary>Applies the latest change of one file.</summary>
-    private ChangeOutcome ApplyFileChangeUnsynchronized(ChangeEntry change, long mark)
+    private ChangeOutcome ApplyFileChangeUnsynchronized(ChangeEntry change, EpochWindow window)
     {
         _byId.TryGetValue(change.ResourceId, out Node? node);
         if (node is not null && node.Type != NodeType.File)
@@ -208,7 +211,7 @@ public sealed partial class VfsFileSystem : IChangeSink
         if (change.ChangeType == ChangeType.Deleted)
         {
             return node is null || node.Detached ? ChangeOutcome.Ignored
-                : node.PlacedEpoch > mark ? DeferUnsynchronized(node, null, null)
+                : window.IsLocal(node.PlacedEpoch) ? DeferUnsynchronized(node, null, null)
                 : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
         }
 
@@ -226,6 +229,18 @@ public sealed partial class VfsFileSystem : IChangeSink
             if (parent.Children!.TryGetValue(name, out Node? occupant) && (IsLocalOnly(occupant) || occupant.PendingRequest is not null))
             {
                 return ChangeOutcome.Ignored; // Our own new file, its upload landing now: ApplyUploadedAsync binds the ID.
+            }
+
+            if (window.IsLocal(parent.ChildrenEpoch))
+            {
+                // The folder changed here meanwhile (our own unlink of this very file, say): the answer may be older.
+                return DeferNameUnsynchronized(parent, name);
+            }
+
+            if (occupant is not null)
+            {
+                // The server could not hold both: the change is older than what took the name here.
+                return DeferNameUnsynchronized(parent, name);
             }
 
             Node created = NodeForFileUnsynchronized(FileFromChange(change, parent, name, null));
@@ -254,7 +269,7 @@ public sealed partial class VfsFileSystem : IChangeSink
             return outcome;
         }
 
-        if (node.PlacedEpoch > mark)
+        if (window.IsLocal(node.PlacedEpoch))
         {
             return DeferUnsynchronized(node, parent, name);
         }
@@ -265,12 +280,17 @@ public sealed partial class VfsFileSystem : IChangeSink
             return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : outcome;
         }
 
+        if (parent.Children!.TryGetValue(name, out Node? taken) && taken != node)
+        {
+            return DeferUnsynchronized(node, parent, name);
+        }
+
         PlaceRemotelyUnsynchronized(node, parent, name);
         return ChangeOutcome.Applied;
     }
 
     /// <summary>Applies the latest change of one folder.</summary>
-    private ChangeOutcome ApplyFolderChangeUnsynchronized(ChangeEntry change, long mark)
+    private ChangeOutcome ApplyFolderChangeUnsynchronized(ChangeEntry change, EpochWindow window)
     {
         _byId.TryGetValue(change.ResourceId, out Node? node);
         if (node is not null && node.Type != NodeType.Folder)
@@ -282,7 +302,7 @@ public sealed partial class VfsFileSystem : IChangeSink
         {
             // The server lists no descendants: the whole subtree goes with the folder.
             return node is null || node.Detached ? ChangeOutcome.Ignored
-                : node.PlacedEpoch > mark ? DeferUnsynchronized(node, null, null)
+                : window.IsLocal(node.PlacedEpoch) ? DeferUnsynchronized(node, null, null)
                 : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
         }
 
@@ -294,6 +314,16 @@ public sealed partial class VfsFileSystem : IChangeSink
             if (parent is null || name is null)
             {
                 return ChangeOutcome.Ignored;
+            }
+
+            if (window.IsLocal(parent.ChildrenEpoch))
+            {
+                return DeferNameUnsynchronized(parent, name);
+            }
+
+            if (parent.Children!.ContainsKey(name))
+            {
+                return DeferNameUnsynchronized(parent, name);
             }
 
             var folder = new FolderItem(new FolderId(change.ResourceId), change.ShareId, meta?.ParentId is { } p ? new FolderId(p) : null, name, change.NewPath, change.ChangedAt, change.ChangedAt, false);
@@ -311,7 +341,7 @@ public sealed partial class VfsFileSystem : IChangeSink
             return ChangeOutcome.Ignored;
         }
 
-        if (node.PlacedEpoch > mark)
+        if (window.IsLocal(node.PlacedEpoch))
         {
             return DeferUnsynchronized(node, parent, name);
         }
@@ -327,10 +357,25 @@ public sealed partial class VfsFileSystem : IChangeSink
             return DeferUnsynchronized(node, parent, name);
         }
 
+        if (parent.Children!.TryGetValue(name, out Node? taken) && taken != node)
+        {
+            return DeferUnsynchronized(node, parent, name);
+        }
+
         // The node moves with its children: the subtree follows without touching each descendant.
         PlaceRemotelyUnsynchronized(node, parent, name);
         node.ModifiedAt = change.ChangedAt;
         return ChangeOutcome.Applied;
+    }
+
+    /// <summary>An unknown node in a folder that changed here after the feed request: the server's listing decides.</summary>
+    private ChangeOutcome DeferNameUnsynchronized(Node parent, string name)
+    {
+        _cache.Remove(ListingKey(parent.Inode));
+        _cache.Remove(NegativeKey(parent.Inode, name));
+        _invalidations.Enqueue(Invalidation.Entry(parent.Inode, name));
+        _invalidations.Enqueue(Invalidation.Attributes(parent.Inode, content: false));
+        return ChangeOutcome.Deferred;
     }
 
     /// <summary>
@@ -497,6 +542,12 @@ public sealed partial class VfsFileSystem : IChangeSink
         int slash = trimmed.LastIndexOf('/');
         string name = slash < 0 ? trimmed : trimmed[(slash + 1)..];
         return name.Length == 0 ? null : name;
+    }
+
+    /// <summary>Namespace epochs stamped after a feed request went out and before its answer was applied.</summary>
+    private readonly record struct EpochWindow(long After, long UpTo)
+    {
+        public bool IsLocal(long epoch) => epoch > After && epoch <= UpTo;
     }
 
     private enum ChangeOutcome

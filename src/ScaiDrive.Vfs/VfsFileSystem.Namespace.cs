@@ -622,6 +622,7 @@ public sealed partial class VfsFileSystem
         node.Name = name;
         node.Detached = false;
         node.PlacedEpoch = ++_namespaceEpoch;
+        dir.ChildrenEpoch = _namespaceEpoch;
         _cache.Remove(NegativeKey(dir.Inode, name));
         return true;
     }
@@ -632,6 +633,7 @@ public sealed partial class VfsFileSystem
         {
             parent.Children.Remove(node.Name);
             parent.ChildrenVersion++;
+            parent.ChildrenEpoch = _namespaceEpoch + 1;
         }
 
         node.Detached = true;

@@ -75,6 +75,9 @@ internal sealed class Node
     /// <summary>The namespace epoch of the last change of this node's place (see VfsFileSystem.Changes.cs).</summary>
     public long PlacedEpoch { get; set; }
 
+    /// <summary>The namespace epoch of the last change of <see cref="Children"/> (a child placed or detached).</summary>
+    public long ChildrenEpoch { get; set; }
+
     /// <summary>The fetch of this directory's listing in progress, shared by concurrent callers.</summary>
     public Task? ListingTask { get; set; }
 

@@ -481,9 +481,21 @@ public sealed partial class VfsFileSystem
                 }
 
                 await EnsureStagedUnsynchronizedAsync(source, fill: true, cancellationToken).ConfigureAwait(false);
+                FileItem? targetNow = null;
                 if (target.PendingRequest is { } superseded)
                 {
                     await _uploads.CancelAsync(superseded.Key, cancellationToken).ConfigureAwait(false);
+
+                    // A cancelled upload may still have been committed by the server: then the version we know is
+                    // stale, and replacing on top of it would conflict with our own upload. The target's content is
+                    // being replaced anyway (its versions stay in the history), so the base is what the server has now.
+                    try
+                    {
+                        targetNow = await _client.GetFileAsync(target.FileId!.Value, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ScaiDriveApiException ex) when (ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
+                    {
+                    }
                 }
 
                 FileId? oldSourceId;
@@ -517,6 +529,16 @@ public sealed partial class VfsFileSystem
                     source.CreatedAt = target.CreatedAt;
                     source.ModifiedAt = target.ModifiedAt;
                     source.StagedBaseVersionId = target.VersionId;
+                    if (targetNow is not null && targetNow.Version > source.Version)
+                    {
+                        source.Version = targetNow.Version;
+                        source.VersionId = targetNow.VersionId;
+                        source.RemoteSize = targetNow.Size;
+                        source.ChecksumSha256 = targetNow.ChecksumSha256;
+                        source.ModifiedAt = targetNow.ModifiedAt;
+                        source.StagedBaseVersionId = targetNow.VersionId;
+                    }
+
                     source.ShareId = newParent.ShareId;
                     source.Dirty = true;
                     _byId[targetId.Value] = source;

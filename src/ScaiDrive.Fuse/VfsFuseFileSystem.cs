@@ -182,6 +182,9 @@ internal sealed class VfsFuseFileSystem : IFuseFileSystem
     public ValueTask<int> ReadAsync(ulong inode, ulong handle, long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
         _fs.ReadAsync(handle, offset, destination, cancellationToken);
 
+    public ValueTask<bool> TryReadInPlaceAsync<TArg>(ulong inode, ulong handle, long offset, int size, System.Buffers.ReadOnlySpanAction<byte, TArg> reply, TArg replyArgument, CancellationToken cancellationToken) =>
+        _fs.TryReadInPlaceAsync(handle, offset, size, reply, replyArgument, cancellationToken);
+
     public ValueTask<int> WriteAsync(ulong inode, ulong handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _fs.WriteAsync(handle, offset, data, cancellationToken);
 

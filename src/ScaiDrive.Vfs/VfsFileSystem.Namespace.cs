@@ -621,6 +621,7 @@ public sealed partial class VfsFileSystem
         node.Parent = dir;
         node.Name = name;
         node.Detached = false;
+        node.PlacedEpoch = ++_namespaceEpoch;
         _cache.Remove(NegativeKey(dir.Inode, name));
         return true;
     }
@@ -634,6 +635,7 @@ public sealed partial class VfsFileSystem
         }
 
         node.Detached = true;
+        node.PlacedEpoch = ++_namespaceEpoch;
         MaybeForgetUnsynchronized(node);
     }
 

@@ -160,7 +160,10 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             IReadOnlyList<PendingUpload> pending = await uploads.RecoverAsync(cancellationToken).ConfigureAwait(false);
             fs.AdoptRecovered(pending);
             fs.SweepStaging(pending);
-            fs.StartFollowingChanges();
+            if (options.FollowChanges)
+            {
+                fs.StartFollowingChanges(loggerFactory);
+            }
         }
         catch
         {
@@ -288,6 +291,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             return;
         }
 
+        // The follower first: a batch applied after the caches are gone would fail.
         await StopFollowingChangesAsync().ConfigureAwait(false);
         _uploads.Uploaded -= OnUploaded;
         _uploads.Failed -= OnUploadFailed;

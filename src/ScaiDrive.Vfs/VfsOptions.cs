@@ -38,6 +38,9 @@ public sealed record VfsOptions
     /// <summary>Follow the change feed at all (tests of the bare core may switch it off).</summary>
     public bool FollowChanges { get; init; } = true;
 
+    /// <summary>Listen to the sync WebSocket for change nudges; without it the feed is only polled (tests switch it off).</summary>
+    public bool ListenForChangeNudges { get; init; } = true;
+
     /// <summary>Stable ID of this mount as a sync device; kept in the cache directory when null.</summary>
     public string? DeviceId { get; init; }
 

@@ -61,6 +61,35 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
         await AssertWithinAsync(() => !File.Exists(Path.Combine(Root, "b.txt")), "delete visible");
     }
 
+    /// <summary>
+    /// The other tests allow a second, which the mount's 1 s attribute timeout could meet without any feed. Here new
+    /// versions of a file whose content the kernel holds must show well inside that timeout, round after round.
+    /// </summary>
+    [Fact]
+    public async Task NewVersionsArriveThroughTheFeedNotByCacheExpiry()
+    {
+        const int Rounds = 8;
+        TimeSpan fast = TimeSpan.FromMilliseconds(400);
+        FileItem file = await Api.UploadSmallFileAsync(fixture.Share, null, "fast.txt", "round 0"u8.ToArray());
+        string path = Path.Combine(Root, "fast.txt");
+        await AssertWithinAsync(() => File.Exists(path), "file visible", TimeSpan.FromSeconds(5));
+        var elapsed = new List<TimeSpan>();
+        for (int round = 1; round <= Rounds; round++)
+        {
+            Assert.Equal($"round {round - 1}", await ReadThroughProcessAsync(path)); // the kernel holds this content now
+            byte[] next = Encoding.UTF8.GetBytes($"round {round}");
+            file = await Api.UploadResumableAsync(
+                new CreateUploadSessionRequest(fixture.Share, null, file.Name, next.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
+                new MemorySource(next));
+            var clock = Stopwatch.StartNew();
+            await AssertWithinAsync(async () => await ReadThroughProcessAsync(path) == $"round {round}", $"round {round}", TimeSpan.FromSeconds(5));
+            elapsed.Add(clock.Elapsed);
+        }
+
+        // One slow round is tolerated (a loaded machine); expiry alone would put about 60% of them above 400 ms.
+        Assert.True(elapsed.Count(e => e <= fast) >= Rounds - 1, "latencies: " + string.Join(", ", elapsed.Select(e => $"{e.TotalMilliseconds:F0} ms")));
+    }
+
     [Fact]
     public async Task ConflictKeepsBothContents()
     {
@@ -85,6 +114,45 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
         Assert.Equal(ShellToolTests.Sha256Hex("remote edit"u8.ToArray()), server.ChecksumSha256);
         FileItem copy = Assert.Single(listing.Files, f => f.Name.StartsWith("conflicted (conflict ", StringComparison.Ordinal) && f.Name.EndsWith(".txt", StringComparison.Ordinal));
         Assert.Equal(ShellToolTests.Sha256Hex("local edit"u8.ToArray()), copy.ChecksumSha256);
+
+        // The other mount, which had the file cached, shows the server's version and the conflict copy beside it.
+        await AssertWithinAsync(async () => await ReadThroughProcessAsync(path) == "remote edit", "server's version in the mount");
+        await AssertWithinAsync(() => File.Exists(Path.Combine(Root, copy.Name)), "conflict copy in the mount");
+        Assert.Equal("local edit", await ReadThroughProcessAsync(Path.Combine(Root, copy.Name)));
+    }
+
+    [Fact]
+    public async Task RemountResumesFromTheStoredCursor()
+    {
+        string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
+        string cursors = Path.Combine(cache, "state", "cursors.json");
+        string deviceFile = Path.Combine(cache, "state", "device-id");
+        try
+        {
+            await using (MountedDrive first = await MountedDrive.StartAsync(fixture.Server, new MountedDriveOptions { Share = fixture.Server.DefaultShareId, CacheDirectory = cache }))
+            {
+                await AssertWithinAsync(() => File.Exists(cursors) && File.Exists(deviceFile), "cursor and device ID stored", TimeSpan.FromSeconds(5));
+                await first.UnmountAsync();
+            }
+
+            string device = File.ReadAllText(deviceFile).Trim();
+            // Creates the device's server-side cursor now, before the change: it advances only when a follower reads
+            // the change from the feed and reports it, which a follower starting at the head would never do.
+            long serverCursor = long.Parse((await Api.GetSyncStatusAsync(fixture.Share, device)).Cursor.Value, System.Globalization.CultureInfo.InvariantCulture);
+            await Api.UploadSmallFileAsync(fixture.Share, null, "while-unmounted.txt", "away"u8.ToArray());
+
+            await using MountedDrive second = await MountedDrive.StartAsync(fixture.Server, new MountedDriveOptions { Share = fixture.Server.DefaultShareId, CacheDirectory = cache });
+            await AssertWithinAsync(
+                async () => long.Parse((await Api.GetSyncStatusAsync(fixture.Share, device)).Cursor.Value, System.Globalization.CultureInfo.InvariantCulture) > serverCursor,
+                "the remounted follower read the change made while unmounted",
+                TimeSpan.FromSeconds(5));
+            Assert.Equal(device, File.ReadAllText(deviceFile).Trim());
+            Assert.Equal("away", File.ReadAllText(Path.Combine(second.MountPoint, "while-unmounted.txt")));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
     }
 
     private static async Task<string> ReadThroughProcessAsync(string path) =>

@@ -672,8 +672,47 @@ internal sealed partial class FuseSession
 
     internal void Read(FuseRequest r, ulong inode, ulong handle, long offset, int size) => _ = ReadAsync(r, inode, handle, offset, size);
 
+    // The in-place reply: answers the kernel from the file system's buffer (one copy, into the kernel, in writev).
+    private static readonly System.Buffers.ReadOnlySpanAction<byte, InPlaceReply> s_replyInPlace = static (data, state) =>
+    {
+        state.Replied = true;
+        state.Request.ReplyBuffer(data);
+    };
+
+    /// <summary>Carries the request into the in-place reply and records that the answer went out.</summary>
+    private sealed class InPlaceReply(FuseRequest request)
+    {
+        public FuseRequest Request { get; } = request;
+
+        public bool Replied;
+    }
+
     private async Task ReadAsync(FuseRequest r, ulong inode, ulong handle, long offset, int size)
     {
+        var inPlace = new InPlaceReply(r);
+        try
+        {
+            if (await _fs.TryReadInPlaceAsync(inode, handle, offset, size, s_replyInPlace, inPlace, Token).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        catch (Exception e)
+        {
+            // A contract breach (throwing after replying) must not become a second answer.
+            if (!inPlace.Replied)
+            {
+                Fail(r, "read", e);
+            }
+
+            return;
+        }
+
+        if (inPlace.Replied)
+        {
+            return;
+        }
+
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {

@@ -48,6 +48,15 @@ internal interface IFuseFileSystem
 
     ValueTask<int> ReadAsync(ulong inode, ulong handle, long offset, Memory<byte> destination, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Optional zero-copy read: passes up to <paramref name="size"/> bytes to <paramref name="reply"/> straight from
+    /// the file system's own buffer (the session answers the kernel from it). Returns false, having called nothing,
+    /// when it cannot; the session then uses <see cref="ReadAsync"/>. True: <paramref name="reply"/> was called once,
+    /// with 1..size bytes. When it throws, <paramref name="reply"/> was not called.
+    /// </summary>
+    ValueTask<bool> TryReadInPlaceAsync<TArg>(ulong inode, ulong handle, long offset, int size, System.Buffers.ReadOnlySpanAction<byte, TArg> reply, TArg replyArgument, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(false);
+
     ValueTask<int> WriteAsync(ulong inode, ulong handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
     ValueTask FlushAsync(ulong inode, ulong handle, CancellationToken cancellationToken);

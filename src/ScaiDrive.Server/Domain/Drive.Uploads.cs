@@ -286,7 +286,7 @@ internal sealed partial class Drive
             {
                 await using var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
                 int read;
-                while ((read = await body.ReadAsync(buffer.AsMemory(0, BlobStore.CopyBufferSize), cancellationToken)) > 0)
+                while ((read = await ReadFullAsync(body, buffer.AsMemory(0, BlobStore.CopyBufferSize), cancellationToken)) > 0)
                 {
                     size += read;
                     if (size > expected)
@@ -334,6 +334,27 @@ internal sealed partial class Drive
             return (int)db.Scalar<long>("SELECT COUNT(*) FROM upload_chunks WHERE upload_id=$u", ("$u", row.Id));
         });
         return new ChunkReceiptDto(index, size, sha, count);
+    }
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> from a request body (Kestrel hands out a few KiB per read), so hashing and the
+    /// unbuffered file write work on large pieces: one syscall per MiB instead of hundreds per chunk.
+    /// </summary>
+    private static async ValueTask<int> ReadFullAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int read = await body.ReadAsync(buffer[total..], cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
     }
 
     /// <summary>

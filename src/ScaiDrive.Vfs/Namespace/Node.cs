@@ -78,6 +78,9 @@ internal sealed class Node
     /// <summary>Bumped on every local change of <see cref="Children"/>, so a listing fetched meanwhile is refetched.</summary>
     public long ChildrenVersion { get; set; }
 
+    /// <summary>The namespace epoch of the last change of this node's place (see VfsFileSystem.Changes.cs).</summary>
+    public long PlacedEpoch { get; set; }
+
     /// <summary>The fetch of this directory's listing in progress, shared by concurrent callers.</summary>
     public Task? ListingTask { get; set; }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -58,6 +59,19 @@ namespace ScaiDrive.Vfs.Reading;
 // free; a demand fetch may evict any unpinned block, read-ahead included, and waits for a buffer only when
 // every block is pinned. Release(state) cancels the handle's read-ahead.
 //
+// ## Reads without a copy
+//
+// TryReadInPlaceAsync serves a read that lies inside one block by calling the caller's reply with the block's own
+// bytes while the block is pinned (the FUSE adapter copies them straight into the kernel); a disk hit goes through a
+// pooled buffer. Anything else (a read spanning blocks, a superseded version) declines before any side effect.
+//
+// ## Small random reads (RandomFetchBytes, off by default)
+//
+// When enabled, a small read while the handle is not in a sequential run, whose blocks are not in memory, is served
+// from the disk tier after one ranged request for the aligned unit around it (single-flight per unit, run on the
+// reader's lifetime). If the disk tier cannot keep the unit the read falls back to the block path. Off by default:
+// on a 512 MiB file, fio's 4 KiB random reads measured 453 IOPS with 128 KiB units, about 2,800 with whole blocks.
+//
 // Lock order: ContentReader._gate, then DiskTier's lock. DiskTier never calls back into the reader. Fetches and
 // cancellation callbacks always run outside _gate (fetches are started on the thread pool).
 
@@ -86,6 +100,15 @@ internal sealed record ContentReaderOptions
 
     /// <summary>Largest single read-ahead request.</summary>
     public long MaxRequestBytes { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>
+    /// When above 0, a small read during random access that misses both tiers fetches only this aligned range around
+    /// itself (into the disk tier), not a whole block; reads longer than this use blocks as usual. Off (0) by default:
+    /// measured on a 512 MiB file with fio 4 KiB random reads for 15 s, 128 KiB units gave 453 IOPS where whole
+    /// 1 MiB blocks give about 2,800, because whole blocks cache the file 8 times sooner and every later read hits.
+    /// It pays only when a reader touches a small part of a file much larger than the cache sees in its lifetime.
+    /// </summary>
+    public int RandomFetchBytes { get; init; }
 
     /// <summary>Read-ahead requests in flight per handle.</summary>
     public int MaxReadAheadRequests { get; init; } = 8;
@@ -123,6 +146,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
     private readonly int _diskWriteCap;
 
     private readonly MemoryTier _memory;                                  // guarded by _gate
+    private readonly Dictionary<(ContentKey Key, long Start), Task<bool>> _randomFetches = []; // guarded by _gate
     private readonly List<TaskCompletionSource> _bufferWaiters = [];      // guarded by _gate
     private bool _disposed;                                               // guarded by _gate
     private int _pendingDiskWrites;                                       // guarded by _gate
@@ -175,6 +199,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
         MemoryContent? content;
         CancellationTokenSource? cancelReadAhead;
+        bool random = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -186,12 +211,30 @@ internal sealed partial class ContentReader : IAsyncDisposable
             else
             {
                 cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
-                StartMissingUnsynchronized(content, offset, offset + length);
-                PumpReadAheadUnsynchronized(state, content);
+                if (IsRandomSmallMissUnsynchronized(state, content, offset, length))
+                {
+                    random = true;
+                }
+                else
+                {
+                    StartMissingUnsynchronized(content, offset, offset + length);
+                    PumpReadAheadUnsynchronized(state, content);
+                }
             }
         }
 
         cancelReadAhead?.Cancel();
+        if (random)
+        {
+            if (await TryReadRandomAsync<object?>(key, offset, length, destination, reply: null, replyArgument: null, cancellationToken))
+            {
+                return length;
+            }
+
+            // Null (a newer version is cached): the bypass below.
+            content = StartMissingFallback(key, offset, length);
+        }
+
         if (content is null)
         {
             // A newer version is cached: this handle reads a stale version; serve it without caching.
@@ -207,11 +250,75 @@ internal sealed partial class ContentReader : IAsyncDisposable
             long index = position / _blockSize;
             int inBlock = (int)(position - (index * _blockSize));
             int count = Math.Min(length - done, _blockSize - inBlock);
-            content = await ReadFromBlockAsync(content, index, inBlock, destination.Slice(done, count), cancellationToken);
+            content = await ReadFromBlockAsync<object?>(content, index, inBlock, destination.Slice(done, count), count, reply: null, replyArgument: null, cancellationToken);
             done += count;
         }
 
         return length;
+    }
+
+    /// <summary>
+    /// Serves a read that lies inside one block by handing <paramref name="reply"/> the cached bytes themselves, while
+    /// the block is pinned, instead of copying them into a caller's buffer (the FUSE reply then copies them straight
+    /// into the kernel). Returns false, having done nothing, when the read spans blocks, starts at or past the end,
+    /// or reads a version older than the one cached: the caller then uses <see cref="ReadAsync"/>. When it returns
+    /// true, <paramref name="reply"/> was called exactly once, as the last thing, with 1..<paramref name="length"/>
+    /// bytes (fewer only at the end of the content); when it throws, reply was not called.
+    /// </summary>
+    public async ValueTask<bool> TryReadInPlaceAsync<TArg>(
+        ContentKey key, long offset, int length, ReadState state, ReadOnlySpanAction<byte, TArg> reply, TArg replyArgument, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset >= key.Size || length <= 0)
+        {
+            return false;
+        }
+
+        length = (int)Math.Min(length, key.Size - offset);
+        long index = offset / _blockSize;
+        if ((offset + length - 1) / _blockSize != index)
+        {
+            return false;
+        }
+
+        MemoryContent? content;
+        CancellationTokenSource? cancelReadAhead;
+        bool random;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            content = _memory.GetOrCreate(key);
+            if (content is null)
+            {
+                return false;
+            }
+
+            cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
+            random = IsRandomSmallMissUnsynchronized(state, content, offset, length);
+            if (!random)
+            {
+                StartMissingUnsynchronized(content, offset, offset + length);
+                PumpReadAheadUnsynchronized(state, content);
+            }
+        }
+
+        cancelReadAhead?.Cancel();
+        if (random)
+        {
+            if (await TryReadRandomAsync(key, offset, length, Memory<byte>.Empty, reply, replyArgument, cancellationToken))
+            {
+                return true;
+            }
+
+            content = StartMissingFallback(key, offset, length);
+            if (content is null)
+            {
+                return false;
+            }
+        }
+
+        await ReadFromBlockAsync(content, index, (int)(offset - (index * _blockSize)), Memory<byte>.Empty, length, reply, replyArgument, cancellationToken);
+        return true;
     }
 
     /// <summary>Stops read-ahead of a closed handle.</summary>
@@ -290,7 +397,12 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
     // ---- serving one block ---------------------------------------------------------------------------
 
-    private async ValueTask<MemoryContent> ReadFromBlockAsync(MemoryContent content, long index, int inBlock, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves <paramref name="count"/> bytes of one block: copied into <paramref name="destination"/>, or, with
+    /// <paramref name="reply"/>, handed to it in place (pinned) and nothing copied.
+    /// </summary>
+    private async ValueTask<MemoryContent> ReadFromBlockAsync<TArg>(
+        MemoryContent content, long index, int inBlock, Memory<byte> destination, int count, ReadOnlySpanAction<byte, TArg>? reply, TArg replyArgument, CancellationToken cancellationToken)
     {
         // A read-ahead stream may break off or be cancelled by its handle; its blocks are then fetched on demand.
         // The bound only guards against a pathological loop of such failures.
@@ -319,9 +431,28 @@ internal sealed partial class ContentReader : IAsyncDisposable
             if (block is null)
             {
                 long position = (index * _blockSize) + inBlock;
-                if (await _disk.TryReadAsync(content.Key, position, destination, cancellationToken))
+                if (reply is null)
                 {
-                    return content;
+                    if (await _disk.TryReadAsync(content.Key, position, destination, cancellationToken))
+                    {
+                        return content;
+                    }
+                }
+                else
+                {
+                    byte[] rented = ArrayPool<byte>.Shared.Rent(count);
+                    try
+                    {
+                        if (await _disk.TryReadAsync(content.Key, position, rented.AsMemory(0, count), cancellationToken))
+                        {
+                            reply(rented.AsSpan(0, count), replyArgument);
+                            return content;
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(rented);
+                    }
                 }
 
                 lock (_gate)
@@ -359,7 +490,15 @@ internal sealed partial class ContentReader : IAsyncDisposable
                 // Completion happens after State and Error are set, so both are stable here.
                 if (block.State == BlockState.Ready)
                 {
-                    block.Buffer!.AsSpan(inBlock, destination.Length).CopyTo(destination.Span);
+                    if (reply is null)
+                    {
+                        block.Buffer!.AsSpan(inBlock, count).CopyTo(destination.Span);
+                    }
+                    else
+                    {
+                        reply(block.Buffer!.AsSpan(inBlock, count), replyArgument);
+                    }
+
                     return content;
                 }
 
@@ -379,6 +518,137 @@ internal sealed partial class ContentReader : IAsyncDisposable
                     _memory.Unpin(block);
                     NotifyBufferWaitersUnsynchronized();
                 }
+            }
+        }
+    }
+
+    /// <summary>The disk tier could not take a random read's range: fetch its blocks as usual. Null: a newer version is cached.</summary>
+    private MemoryContent? StartMissingFallback(ContentKey key, long offset, int length)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            MemoryContent? content = _memory.GetOrCreate(key);
+            if (content is not null)
+            {
+                StartMissingUnsynchronized(content, offset, offset + length);
+            }
+
+            return content;
+        }
+    }
+
+    // ---- small reads during random access -------------------------------------------------------------
+
+    /// <summary>
+    /// True for a read that should not cost a whole block: the handle is not in a sequential run, the read is small,
+    /// the file is not fetched whole, and no block of the read is in memory (or on its way there).
+    /// </summary>
+    private bool IsRandomSmallMissUnsynchronized(ReadState state, MemoryContent content, long offset, int length)
+    {
+        int unit = _options.RandomFetchBytes;
+        if (unit <= 0 || length > unit || state.Released || state.Policy.Window != 0 || content.Key.Size <= _options.SmallFileThresholdBytes)
+        {
+            return false;
+        }
+
+        long first = offset / _blockSize;
+        long last = (offset + length - 1) / _blockSize;
+        for (long index = first; index <= last; index++)
+        {
+            if (content.Blocks.ContainsKey(index))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Serves a small random read from the disk tier, after (when it misses) one ranged request for the aligned
+    /// <see cref="ContentReaderOptions.RandomFetchBytes"/> around it, which lands in the disk tier; the next small
+    /// read nearby is then a disk hit (page cache, microseconds). One fetch per range at a time: concurrent readers of
+    /// the range wait for the same fetch, which runs on the reader's lifetime, not a caller's token. Returns false
+    /// when the disk tier could not keep the range (full, I/O error): the caller then uses the block path.
+    /// </summary>
+    private async ValueTask<bool> TryReadRandomAsync<TArg>(
+        ContentKey key, long offset, int length, Memory<byte> destination, ReadOnlySpanAction<byte, TArg>? reply, TArg replyArgument, CancellationToken cancellationToken)
+    {
+        byte[]? rented = reply is null ? null : ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            Memory<byte> target = rented is null ? destination : rented.AsMemory(0, length);
+            if (!await _disk.TryReadAsync(key, offset, target, cancellationToken))
+            {
+                int unit = _options.RandomFetchBytes;
+                long start = offset / unit * unit;
+                long end = Math.Min(key.Size, (offset + length + unit - 1) / unit * unit);
+                Task<bool> fetch;
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    if (!_randomFetches.TryGetValue((key, start), out Task<bool>? running))
+                    {
+                        Interlocked.Increment(ref _requests);
+                        running = Task.Run(() => FetchRangeToDiskAsync(key, start, (int)(end - start), _disposeCts.Token));
+                        _randomFetches.Add((key, start), running);
+                    }
+
+                    fetch = running;
+                }
+
+                if (!await fetch.WaitAsync(cancellationToken) || !await _disk.TryReadAsync(key, offset, target, cancellationToken))
+                {
+                    return false;
+                }
+            }
+
+            if (reply is not null)
+            {
+                reply(rented.AsSpan(0, length), replyArgument);
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>One ranged request into the disk tier; true when the disk tier kept it.</summary>
+    private async Task<bool> FetchRangeToDiskAsync(ContentKey key, long start, int length, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int n = await _source.ReadRangeAsync(key, start, buffer.AsMemory(0, length), cancellationToken);
+            if (n != length)
+            {
+                throw ShortRead(key);
+            }
+
+            lock (_gate)
+            {
+                // A newer version cached meanwhile: these bytes are of no use to anyone.
+                if (_disposed || _memory.GetOrCreate(key) is null)
+                {
+                    return false;
+                }
+            }
+
+            return _disk.Write(key, start, buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            lock (_gate)
+            {
+                _randomFetches.Remove((key, start));
             }
         }
     }

@@ -28,21 +28,51 @@ internal sealed class UploadJournal
 
     public string PathOf(StagedFileKey key) => Path.Combine(Directory, ValidateKey(key) + RecordSuffix);
 
-    public async ValueTask WriteAsync(JournalRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="record"/> durably. <paramref name="before"/> (the staged content's own flush) runs while
+    /// the temp file is written and fsync'd, and the rename that makes the record current waits for it: a record
+    /// never points at content that is not on disk, yet the two flushes overlap. If it fails, the old record stays.
+    /// </summary>
+    public async ValueTask WriteAsync(JournalRecord record, CancellationToken cancellationToken, Task? before = null)
     {
         var key = new StagedFileKey(record.Key);
         string path = PathOf(key);
         string temp = path + TempSuffix;
         byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(record, JournalJsonContext.Default.JournalRecord);
 
-        using (SafeFileHandle handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            await RandomAccess.WriteAsync(handle, bytes, 0, cancellationToken);
-            RandomAccess.FlushToDisk(handle);
+            using (SafeFileHandle handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                await RandomAccess.WriteAsync(handle, bytes, 0, cancellationToken);
+                RandomAccess.FlushToDisk(handle);
+            }
+
+            if (before is not null)
+            {
+                await before;
+            }
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
         }
 
         File.Move(temp, path, overwrite: true);
         FsyncDirectory(Directory);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Deleted by the next LoadAll at worst.
+        }
     }
 
     public void Delete(StagedFileKey key)

@@ -140,15 +140,17 @@ public sealed partial class VfsFileSystem
         // fail against a deleted file, and the queue would keep its content as a conflict copy nobody asked for.
         // CancelAsync waits for a cancelled run, so no upload of this node is in flight afterwards.
         StagedFileKey? key = pending?.Key ?? node.Staged?.Key;
+        FileId? justLanded = null;
         if (key is { } k)
         {
+            justLanded = LandedNotReportedYet(node, k);
             await _uploads.CancelAsync(k, cancellationToken).ConfigureAwait(false);
         }
 
         FileId? fileId;
         lock (_gate)
         {
-            fileId = node.FileId ?? node.Landed?.Id;
+            fileId = node.FileId ?? node.Landed?.Id ?? justLanded;
         }
 
         if (fileId is { } id)
@@ -184,6 +186,32 @@ public sealed partial class VfsFileSystem
         }
 
         DropStagedIfIdle(node);
+    }
+
+    /// <summary>
+    /// The file a local-only node's upload created, when the queue has finished it but not yet reported it (its entry is
+    /// gone, the event not raised): CancelAsync then finds nothing, and the file would stay on the server under the
+    /// name being freed. An upload still queued or running is left to CancelAsync.
+    /// </summary>
+    private FileId? LandedNotReportedYet(Node node, StagedFileKey key)
+    {
+        lock (_gate)
+        {
+            if (node.FileId is not null || node.Landed is not null)
+            {
+                return null;
+            }
+        }
+
+        Task<FileItem?> wait = _uploads.WaitForUploadAsync(key, CancellationToken.None);
+        if (wait.IsCompletedSuccessfully)
+        {
+            return wait.Result?.Id;
+        }
+
+        // Still pending: the cancel that follows settles it; observe whatever it ends with.
+        _ = wait.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return null;
     }
 
     /// <summary>
@@ -392,6 +420,11 @@ public sealed partial class VfsFileSystem
         lock (_gate)
         {
             (fileId, oldParent, landed) = (file.FileId, file.Parent, file.Landed);
+            if (fileId is null && landed is null && file.PendingRequest is not null && oldParent is not null)
+            {
+                // Retargeting cancels an upload in flight, and the server may still commit it under the old name.
+                (file.AbandonedPlaces ??= []).Add((oldParent, file.Name));
+            }
         }
 
         if (fileId is null && landed is not null)
@@ -408,10 +441,7 @@ public sealed partial class VfsFileSystem
         }
         else if (fileId is { } id)
         {
-            FileItem moved = oldParent == newParent
-                ? await _client.RenameFileAsync(id, newName, cancellationToken).ConfigureAwait(false)
-                : await _client.MoveFileAsync(id, newParent.FolderId, newParent.FolderId is null ? newParent.ShareId : null, newName, cancellationToken).ConfigureAwait(false);
-            MarkConnected();
+            FileItem moved = await MoveServerFileAsync(id, oldParent == newParent, newParent, newName, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 ApplyFileMetadataUnsynchronized(file, moved);
@@ -451,9 +481,21 @@ public sealed partial class VfsFileSystem
                 }
 
                 await EnsureStagedUnsynchronizedAsync(source, fill: true, cancellationToken).ConfigureAwait(false);
+                FileItem? targetNow = null;
                 if (target.PendingRequest is { } superseded)
                 {
                     await _uploads.CancelAsync(superseded.Key, cancellationToken).ConfigureAwait(false);
+
+                    // A cancelled upload may still have been committed by the server: then the version we know is
+                    // stale, and replacing on top of it would conflict with our own upload. The target's content is
+                    // being replaced anyway (its versions stay in the history), so the base is what the server has now.
+                    try
+                    {
+                        targetNow = await _client.GetFileAsync(target.FileId!.Value, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ScaiDriveApiException ex) when (ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
+                    {
+                    }
                 }
 
                 FileId? oldSourceId;
@@ -462,6 +504,12 @@ public sealed partial class VfsFileSystem
                 {
                     oldSourceId = source.FileId ?? source.Landed?.Id;
                     source.Landed = null;
+                    if (oldSourceId is null && source.PendingRequest is not null && source.Parent is { } sourceParent)
+                    {
+                        // Retargeting below may cancel the source's first upload just as the server commits it.
+                        (source.AbandonedPlaces ??= []).Add((sourceParent, source.Name));
+                    }
+
                     targetId = target.FileId!.Value;
                     target.PendingRequest = null;
                     target.Dirty = false;
@@ -481,6 +529,16 @@ public sealed partial class VfsFileSystem
                     source.CreatedAt = target.CreatedAt;
                     source.ModifiedAt = target.ModifiedAt;
                     source.StagedBaseVersionId = target.VersionId;
+                    if (targetNow is not null && targetNow.Version > source.Version)
+                    {
+                        source.Version = targetNow.Version;
+                        source.VersionId = targetNow.VersionId;
+                        source.RemoteSize = targetNow.Size;
+                        source.ChecksumSha256 = targetNow.ChecksumSha256;
+                        source.ModifiedAt = targetNow.ModifiedAt;
+                        source.StagedBaseVersionId = targetNow.VersionId;
+                    }
+
                     source.ShareId = newParent.ShareId;
                     source.Dirty = true;
                     _byId[targetId.Value] = source;

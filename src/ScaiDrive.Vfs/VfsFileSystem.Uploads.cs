@@ -115,6 +115,7 @@ public sealed partial class VfsFileSystem
         bool retarget = false;
         FileId? strayFile = null;
         FileItem? misplaced = null;
+        List<(Node Parent, string Name)>? abandoned = null;
         Node? placeParent = null;
         string placeName = "";
         try
@@ -180,6 +181,11 @@ public sealed partial class VfsFileSystem
                     {
                         retarget = true;
                     }
+
+                    if (node.PendingRequest is null)
+                    {
+                        (abandoned, node.AbandonedPlaces) = (node.AbandonedPlaces, null);
+                    }
                 }
             }
 
@@ -202,6 +208,11 @@ public sealed partial class VfsFileSystem
         finally
         {
             node.ContentGate.Release();
+        }
+
+        if (abandoned is not null)
+        {
+            await TrashCopiesLeftBehindAsync(abandoned, item).ConfigureAwait(false);
         }
 
         if (strayFile is { } stray)
@@ -275,14 +286,98 @@ public sealed partial class VfsFileSystem
         }
     }
 
-    /// <summary>Puts a landed file where its node now is: a rename or move on the server.</summary>
-    private async Task<FileItem> MoveLandedAsync(FileItem landed, Node newParent, string newName, CancellationToken cancellationToken)
+    /// <summary>
+    /// A cancelled first upload the server committed anyway, under a name the file had before a rename: same content
+    /// as what just landed, no node of ours. Best effort, like the queue's own check, but made only after the final
+    /// upload landed, so a commit that raced the cancel has long finished.
+    /// </summary>
+    private async Task TrashCopiesLeftBehindAsync(List<(Node Parent, string Name)> places, FileItem landed)
     {
-        FileItem moved = landed.ShareId == newParent.ShareId && landed.FolderId == newParent.FolderId
-            ? await _client.RenameFileAsync(landed.Id, newName, cancellationToken).ConfigureAwait(false)
-            : await _client.MoveFileAsync(landed.Id, newParent.FolderId, newParent.FolderId is null ? newParent.ShareId : null, newName, cancellationToken).ConfigureAwait(false);
-        MarkConnected();
-        return moved;
+        if (landed.ChecksumSha256 is null)
+        {
+            return;
+        }
+
+        foreach ((Node parent, string name) in places)
+        {
+            try
+            {
+                FolderListing listing = await _client.ListChildrenAsync(parent.ShareId, parent.FolderId, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                foreach (FileItem file in listing.Files)
+                {
+                    bool ours;
+                    lock (_gate)
+                    {
+                        ours = _byId.ContainsKey(file.Id.Value);
+                    }
+
+                    if (!ours && !file.IsDeleted && file.Id != landed.Id
+                        && string.Equals(file.Name, name, StringComparison.OrdinalIgnoreCase)
+                        && string.Equals(file.ChecksumSha256, landed.ChecksumSha256, StringComparison.OrdinalIgnoreCase))
+                    {
+                        await _client.DeleteFileAsync(file.Id, permanent: false, CancellationToken.None).ConfigureAwait(false);
+                        _cache.Remove(ListingKey(parent.Inode));
+                    }
+                }
+            }
+            catch (ScaiDriveApiException)
+            {
+                // Best effort: a stray copy is untidy but loses nothing.
+            }
+        }
+    }
+
+    /// <summary>Puts a landed file where its node now is: a rename or move on the server.</summary>
+    private Task<FileItem> MoveLandedAsync(FileItem landed, Node newParent, string newName, CancellationToken cancellationToken) =>
+        MoveServerFileAsync(landed.Id, landed.ShareId == newParent.ShareId && landed.FolderId == newParent.FolderId, newParent, newName, cancellationToken);
+
+    /// <summary>
+    /// Renames or moves a file on the server to a name this mount considers free. A name conflict there means the
+    /// server holds a file no live node of ours stands for: most often the copy of a local-only file that was just
+    /// unlinked or replaced here, whose cancelled upload committed anyway. rename(2) replaces its target, so that file
+    /// goes to the trash and the move is tried once more.
+    /// </summary>
+    private async Task<FileItem> MoveServerFileAsync(FileId fileId, bool sameFolder, Node newParent, string newName, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                FileItem moved = sameFolder
+                    ? await _client.RenameFileAsync(fileId, newName, cancellationToken).ConfigureAwait(false)
+                    : await _client.MoveFileAsync(fileId, newParent.FolderId, newParent.FolderId is null ? newParent.ShareId : null, newName, cancellationToken).ConfigureAwait(false);
+                MarkConnected();
+                return moved;
+            }
+            catch (ScaiDriveApiException ex) when (ex.Kind == ScaiDriveErrorKind.NameConflict && attempt == 0)
+            {
+                if (!await TrashUnclaimedAsync(newParent, newName, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+            }
+        }
+    }
+
+    private async Task<bool> TrashUnclaimedAsync(Node parent, string name, CancellationToken cancellationToken)
+    {
+        FolderListing listing = await _client.ListChildrenAsync(parent.ShareId, parent.FolderId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        FileItem? holder = listing.Files.FirstOrDefault(f => !f.IsDeleted && string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (holder is null)
+        {
+            return listing.Folders.All(f => !string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)); // Gone meanwhile: try again.
+        }
+
+        lock (_gate)
+        {
+            if (_byId.TryGetValue(holder.Id.Value, out Node? node) && !node.Unlinked && !node.Detached)
+            {
+                return false; // A file this mount shows: a real conflict, not ours to remove.
+            }
+        }
+
+        await _client.DeleteFileAsync(holder.Id, permanent: false, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private void ClearPendingIfCurrent(Node node, UploadRequest request)

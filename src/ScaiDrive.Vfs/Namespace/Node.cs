@@ -56,6 +56,12 @@ internal sealed class Node
     /// </summary>
     public FileItem? Landed { get; set; }
 
+    /// <summary>
+    /// Places a local-only file left while its first upload was pending: the queue may have committed a copy there
+    /// just as the rename cancelled it, so once the file lands at its final place these are checked for that copy.
+    /// </summary>
+    public List<(Node Parent, string Name)>? AbandonedPlaces { get; set; }
+
     public Node? Parent { get; set; }
 
     public string Name { get; set; }

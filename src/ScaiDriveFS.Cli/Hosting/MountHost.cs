@@ -100,12 +100,21 @@ internal sealed partial class MountHost
             LogMounted(logger, mountPoint, url.GetLeftPart(UriPartial.Authority), cacheDirectory);
 
             var session = new MountSession(mountPoint, url, share?.Name, cacheDirectory, fs, mount, logger);
-            await using (ControlServer control = ControlServer.Start(UserPaths.ControlSocket(mountPoint), session.GetStatus, session.UnmountAsync, logger))
+            try
             {
+                await using ControlServer control = ControlServer.Start(UserPaths.ControlSocket(mountPoint), session.GetStatus, session.UnmountAsync, logger);
                 using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; session.RequestUnmount("SIGTERM"); });
                 using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; session.RequestUnmount("SIGINT"); });
                 _ready(mountPoint);
                 await session.RunUntilUnmountedAsync();
+            }
+            finally
+            {
+                // Whatever failed above, never leave the kernel mount behind this process.
+                if (!mount.Completion.IsCompleted)
+                {
+                    await mount.UnmountAsync();
+                }
             }
 
             LogUnmounted(logger, mountPoint);

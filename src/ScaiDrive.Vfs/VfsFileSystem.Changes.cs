@@ -199,20 +199,30 @@ public sealed partial class VfsFileSystem : IChangeSink
         }
     }
 
+    /// <summary>The node a change is about, if known; false when the ID names a node of the other type.</summary>
+    private bool TryGetChangedNodeUnsynchronized(ChangeEntry change, NodeType type, out Node? node)
+    {
+        _byId.TryGetValue(change.ResourceId, out node);
+        return node is null || node.Type == type;
+    }
+
+    /// <summary>A remote delete: ignored when unknown or already gone, deferred when placed here meanwhile.</summary>
+    private ChangeOutcome ApplyDeleteUnsynchronized(Node? node, EpochWindow window) =>
+        node is null || node.Detached ? ChangeOutcome.Ignored
+        : window.IsLocal(node.PlacedEpoch) ? DeferUnsynchronized(node, null, null)
+        : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
+
     /// <summary>Applies the latest change of one file.</summary>
     private ChangeOutcome ApplyFileChangeUnsynchronized(ChangeEntry change, EpochWindow window)
     {
-        _byId.TryGetValue(change.ResourceId, out Node? node);
-        if (node is not null && node.Type != NodeType.File)
+        if (!TryGetChangedNodeUnsynchronized(change, NodeType.File, out Node? node))
         {
             return ChangeOutcome.Ignored;
         }
 
         if (change.ChangeType == ChangeType.Deleted)
         {
-            return node is null || node.Detached ? ChangeOutcome.Ignored
-                : window.IsLocal(node.PlacedEpoch) ? DeferUnsynchronized(node, null, null)
-                : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
+            return ApplyDeleteUnsynchronized(node, window);
         }
 
         ChangeMetadata? meta = change.Metadata;
@@ -292,8 +302,7 @@ public sealed partial class VfsFileSystem : IChangeSink
     /// <summary>Applies the latest change of one folder.</summary>
     private ChangeOutcome ApplyFolderChangeUnsynchronized(ChangeEntry change, EpochWindow window)
     {
-        _byId.TryGetValue(change.ResourceId, out Node? node);
-        if (node is not null && node.Type != NodeType.Folder)
+        if (!TryGetChangedNodeUnsynchronized(change, NodeType.Folder, out Node? node))
         {
             return ChangeOutcome.Ignored;
         }
@@ -301,9 +310,7 @@ public sealed partial class VfsFileSystem : IChangeSink
         if (change.ChangeType == ChangeType.Deleted)
         {
             // The server lists no descendants: the whole subtree goes with the folder.
-            return node is null || node.Detached ? ChangeOutcome.Ignored
-                : window.IsLocal(node.PlacedEpoch) ? DeferUnsynchronized(node, null, null)
-                : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
+            return ApplyDeleteUnsynchronized(node, window);
         }
 
         ChangeMetadata? meta = change.Metadata;

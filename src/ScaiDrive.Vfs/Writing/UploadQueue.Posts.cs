@@ -130,16 +130,24 @@ internal sealed partial class UploadQueue
     /// </summary>
     private async Task WaitForAbandonedAsync(Entry entry, CancellationToken cancellationToken)
     {
-        Task[] settling;
+        SmallPost[] posts;
         lock (_gate)
         {
-            settling = [.. _posts.Where(p => p.Entry == entry && p.Abandoned).Select(p => p.Settled.Task)];
+            posts = [.. _posts.Where(p => p.Entry == entry && p.Abandoned && !p.Settled.Task.IsCompleted)];
         }
 
-        if (settling.Length == 0)
+        if (posts.Length == 0)
         {
             return;
         }
+
+        foreach (SmallPost post in posts)
+        {
+            // Whatever the key's POSTs created is unwanted now; what the server has already committed goes at once.
+            await TrashIfLandedAsync(post.Target, post.Sha);
+        }
+
+        Task[] settling = [.. posts.Select(p => p.Settled.Task)];
 
         try
         {
@@ -205,6 +213,7 @@ internal sealed partial class UploadQueue
                 else
                 {
                     RememberLandedUnsynchronized(key, created);
+                    MarkUnreportedUnsynchronized(entry, post.Target, created.Id);
                     entry.Request = ApplyLandedUnsynchronized(entry.Request);
                     rebased = true;
                     SignalChangedUnsynchronized();
@@ -275,6 +284,19 @@ internal sealed partial class UploadQueue
         cancellationToken.ThrowIfCancellationRequested();
         await DeleteQuietlyAsync(existing.Id);
         return true;
+    }
+
+    /// <summary>
+    /// The queue made <paramref name="fileId"/> the key's file on its own (an abandoned POST's file, a landed generation
+    /// superseded before it was reported) while the façade asked for a new file at <paramref name="askedFor"/>: the
+    /// façade does not know that ID, so an unlink or a move of the key must trash it (see CancelAsync, RetargetAsync).
+    /// </summary>
+    private static void MarkUnreportedUnsynchronized(Entry entry, UploadTarget askedFor, FileId fileId)
+    {
+        if (askedFor.ReplaceFileId is null || askedFor.ReplaceFileId == entry.UnreportedFileId)
+        {
+            entry.UnreportedFileId = fileId;
+        }
     }
 
     /// <summary>The key's landed file or the file its pending request replaces is <paramref name="fileId"/>.</summary>

@@ -212,6 +212,11 @@ internal sealed partial class UploadQueue
                 throw new OperationCanceledException("superseded while resolving a conflict", cancellationToken);
             }
 
+            if (conflictOf is null && target.ReplaceFileId is { } adopted)
+            {
+                MarkUnreportedUnsynchronized(entry, entry.Request.Target, adopted);
+            }
+
             entry.Request = entry.Request with { Target = target };
             entry.ConflictOf = conflictOf;
             entry.SessionId = null;
@@ -272,6 +277,7 @@ internal sealed partial class UploadQueue
             {
                 // Same place, newer content: the newer generation becomes a new version of what just landed.
                 RememberLandedUnsynchronized(request.Key, item);
+                MarkUnreportedUnsynchronized(entry, finalTarget, item.Id);
                 entry.Request = ApplyLandedUnsynchronized(entry.Request);
             }
             else if (finalTarget.ReplaceFileId is null)

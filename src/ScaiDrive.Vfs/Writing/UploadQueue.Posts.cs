@@ -12,6 +12,7 @@ internal sealed partial class UploadQueue
 {
     // Bounds an abandoned POST that never answers (the client's own attempt timeouts normally end it much sooner).
     private static readonly TimeSpan s_postTimeout = TimeSpan.FromMinutes(5);
+    private const int MaxRememberedSends = 32;
 
     private readonly List<SmallPost> _posts = []; // guarded by _gate: POSTs in flight or abandoned and not settled yet
 
@@ -296,6 +297,32 @@ internal sealed partial class UploadQueue
         if (askedFor.ReplaceFileId is null || askedFor.ReplaceFileId == entry.UnreportedFileId)
         {
             entry.UnreportedFileId = fileId;
+        }
+    }
+
+    /// <summary>
+    /// Every generation a key sent may have been committed although its run was cancelled (a POST, or a session's
+    /// complete call, answered after the cancel), not only the last one: a conflict with any of them is a conflict with
+    /// ourselves, to be rebased, never a reason for a conflict copy.
+    /// </summary>
+    private static void RememberSentUnsynchronized(Entry entry, string sha)
+    {
+        if (!entry.SentSha256.Contains(sha, StringComparer.OrdinalIgnoreCase))
+        {
+            if (entry.SentSha256.Count >= MaxRememberedSends)
+            {
+                entry.SentSha256.RemoveAt(0);
+            }
+
+            entry.SentSha256.Add(sha);
+        }
+    }
+
+    private bool SentEarlier(Entry entry, string? sha)
+    {
+        lock (_gate)
+        {
+            return sha is not null && entry.SentSha256.Contains(sha, StringComparer.OrdinalIgnoreCase);
         }
     }
 

@@ -78,6 +78,7 @@ internal sealed partial class UploadQueue
         lock (_gate)
         {
             entry.AttemptedSha256 = sha;
+            RememberSentUnsynchronized(entry, sha);
         }
 
         string? conflictOf = null;
@@ -117,7 +118,7 @@ internal sealed partial class UploadQueue
                     continue;
                 }
 
-                if (existing is not null && conflictOf is null && (abandoned == false || SameSha(existing.ChecksumSha256, snapshot.PreviousSha256) || IsOurs(request.Key, existing)))
+                if (existing is not null && conflictOf is null && (abandoned == false || SameSha(existing.ChecksumSha256, snapshot.PreviousSha256) || SentEarlier(entry, existing.ChecksumSha256) || IsOurs(request.Key, existing)))
                 {
                     // Our own earlier generation landed (a cancelled upload that the server had already committed).
                     target = target with { ReplaceFileId = existing.Id, BaseVersionId = existing.VersionId };
@@ -141,7 +142,7 @@ internal sealed partial class UploadQueue
                     return (current, target);
                 }
 
-                if (SameSha(current.ChecksumSha256, snapshot.PreviousSha256) || IsOurs(request.Key, current))
+                if (SameSha(current.ChecksumSha256, snapshot.PreviousSha256) || SentEarlier(entry, current.ChecksumSha256) || IsOurs(request.Key, current))
                 {
                     // The version that moved on is one we made: rebase instead of forking.
                     target = target with { BaseVersionId = current.VersionId };

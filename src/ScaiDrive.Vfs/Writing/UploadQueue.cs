@@ -951,6 +951,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
 
         /// <summary>A file the queue made this key's without the façade knowing its ID (see MarkUnreportedUnsynchronized).</summary>
         public FileId? UnreportedFileId;
+
+        /// <summary>SHA-256 of the generations this entry sent (recent ones; see RememberSentUnsynchronized).</summary>
+        public readonly List<string> SentSha256 = [];
         public long BytesUploaded;
         public TaskCompletionSource<FileItem?>? Completion;
 

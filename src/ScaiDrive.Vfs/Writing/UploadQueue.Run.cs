@@ -75,7 +75,8 @@ internal sealed partial class UploadQueue
         UploadTarget target = request.Target;
         UploadSessionId? session = snapshot.Session;
         using StagedFileUploadSource source = StagedFileUploadSource.Open(request.StagedPath, request.Length);
-        string sha = await source.ComputeSha256Async(cancellationToken);
+        string? hinted = await KnownSha256Async(entry, request, source.Length, cancellationToken);
+        string sha = hinted ?? await source.ComputeSha256Async(cancellationToken);
         lock (_gate)
         {
             entry.AttemptedSha256 = sha;
@@ -90,6 +91,28 @@ internal sealed partial class UploadQueue
             {
                 FileItem item = await SendAsync(entry, request, target, source, sha, session, cancellationToken);
                 return (item, target);
+            }
+            catch (ScaiDriveApiException ex) when (hinted is not null && IsChecksumMismatch(ex))
+            {
+                // The façade's background hash did not describe the file after all: hash it here, and start a session
+                // with the right checksum (the server keeps the one a session was created with).
+                hinted = null;
+                sha = await source.ComputeSha256Async(cancellationToken);
+                UploadSessionId? stale;
+                lock (_gate)
+                {
+                    entry.AttemptedSha256 = sha;
+                    stale = entry.SessionGeneration == request.Generation ? entry.SessionId : null;
+                    entry.SessionId = null;
+                }
+
+                session = null;
+                if (stale is { } staleSession)
+                {
+                    await AbortQuietlyAsync(staleSession);
+                }
+
+                await WriteRecordAsync(entry, cancellationToken);
             }
             catch (ScaiDriveApiException ex) when (session is not null && ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
             {
@@ -152,6 +175,20 @@ internal sealed partial class UploadQueue
                 await AdoptTargetAsync(entry, snapshot, target, conflictOf, cancellationToken);
             }
         }
+    }
+
+    /// <summary>The façade's background hash (see <see cref="SequentialContentHash"/>), trusted on a first attempt only: a retry after any error hashes the file itself.</summary>
+    private async ValueTask<string?> KnownSha256Async(Entry entry, UploadRequest request, long length, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (entry.Attempts > 0 || request.ContentHash is null || length != request.Length)
+            {
+                return null;
+            }
+        }
+
+        return await request.ContentHash.GetSha256Async(length, cancellationToken);
     }
 
     private async Task<FileItem> SendAsync(Entry entry, UploadRequest request, UploadTarget target, StagedFileUploadSource source, string sha, UploadSessionId? session, CancellationToken cancellationToken)
@@ -237,6 +274,9 @@ internal sealed partial class UploadQueue
             return _landed.TryGetValue(key, out FileItem? landed) && landed.Id == item.Id && landed.VersionId == item.VersionId;
         }
     }
+
+    private static bool IsChecksumMismatch(ScaiDriveApiException ex) =>
+        ex.Kind == ScaiDriveErrorKind.InvalidRequest && string.Equals(ex.ErrorCode, "CHECKSUM_MISMATCH", StringComparison.Ordinal);
 
     private static bool SameSha(string? a, string? b) =>
         a is not null && b is not null && string.Equals(a, b, StringComparison.OrdinalIgnoreCase);

@@ -16,7 +16,14 @@ internal readonly record struct StagedFileKey(string Value)
 internal sealed record UploadTarget(ShareId ShareId, FolderId? FolderId, string Name, FileId? ReplaceFileId, VersionId? BaseVersionId);
 
 /// <summary>One durable request: the staged file at <see cref="StagedPath"/>, <see cref="Length"/> bytes, is generation <see cref="Generation"/> of <see cref="Key"/>.</summary>
-internal sealed record UploadRequest(StagedFileKey Key, UploadTarget Target, string StagedPath, long Length, long Generation);
+internal sealed record UploadRequest(StagedFileKey Key, UploadTarget Target, string StagedPath, long Length, long Generation)
+{
+    /// <summary>
+    /// The SHA-256 the façade computed while the file was written in order (a hint, not journaled): the upload uses it
+    /// instead of reading the file once more, and the server verifies it; null means the queue hashes the file itself.
+    /// </summary>
+    public SequentialContentHash? ContentHash { get; init; }
+}
 
 /// <summary>A journal record found at start-up: an upload a previous run did not finish.</summary>
 internal sealed record PendingUpload(UploadRequest Request, UploadSessionId? SessionId);

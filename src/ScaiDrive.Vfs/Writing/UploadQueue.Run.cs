@@ -221,7 +221,39 @@ internal sealed partial class UploadQueue
             ExistingSessionId = session,
             OnSessionReady = (ready, token) => OnSessionReadyAsync(entry, generation, ready, token),
         };
-        return await _transport.UploadResumableAsync(create, source, options, new ProgressSink(entry), cancellationToken);
+        IUploadSource chunks = _options.SendDuringWriteBackDelay && length > _options.SmallUploadThreshold
+            ? new CommitWhenDueSource(source, _options.ChunkSize, ct => WaitUntilDueAsync(entry, ct))
+            : source;
+        return await _transport.UploadResumableAsync(create, chunks, options, new ProgressSink(entry), cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits until the entry's write-back delay is over (or someone waits for it: fsync, unmount). Any newer
+    /// generation, hold, retarget or unlink meanwhile cancels the run instead.
+    /// </summary>
+    private async ValueTask WaitUntilDueAsync(Entry entry, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            TimeSpan wait;
+            lock (_gate)
+            {
+                DateTimeOffset now = _time.GetUtcNow();
+                if (entry.Expedite || entry.DueAt <= now)
+                {
+                    return;
+                }
+
+                wait = entry.DueAt - now;
+                changed = _changed.Task;
+            }
+
+            using var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAny(changed, Task.Delay(wait, _time, delayCts.Token));
+            await delayCts.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     /// <summary>The session ID goes into the journal before any chunk is sent, so a crash can resume instead of resend.</summary>

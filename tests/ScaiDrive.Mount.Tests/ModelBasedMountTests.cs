@@ -14,14 +14,30 @@ public sealed class ModelBasedMountTests
 {
     private static readonly string[] s_names = ["a", "b", "c.txt", "d.bin", "e"];
 
-    // Known bug, left open in the closing note of issue 5: the upload queue cancels a small upload whose POST the server
-    // may already have committed (UploadQueue.CancelAsync/RetargetAsync/Hold racing a request in flight); the file it
-    // leaves at a name the mount thinks is free later turns into a stray file or a "(conflict …)" copy. It fails 1–2 of
-    // 3 seeds here; with the bug fixed, remove the Skip.
-    [Theory(Skip = "known race: a cancelled small upload the server committed anyway leaves a stray file (see the comment above)")]
-    [InlineData(1001, 700)]
-    [InlineData(2002, 700)]
-    [InlineData(3003, 700)]
+    // Seeds of the suite; SCAIDRIVE_MODEL_SEEDS="seed[:steps],…" replaces them, to replay a failure or to run more.
+    public static TheoryData<int, int> Seeds()
+    {
+        var data = new TheoryData<int, int>();
+        string? extra = Environment.GetEnvironmentVariable("SCAIDRIVE_MODEL_SEEDS");
+        if (string.IsNullOrWhiteSpace(extra))
+        {
+            data.Add(1001, 700);
+            data.Add(2002, 700);
+            data.Add(3003, 700);
+            return data;
+        }
+
+        foreach (string item in extra.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] parts = item.Split(':');
+            data.Add(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), parts.Length > 1 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : 700);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
     public async Task MountBehavesLikeALocalDirectory(int seed, int steps)
     {
         await using LocalServer server = await LocalServer.StartAsync();

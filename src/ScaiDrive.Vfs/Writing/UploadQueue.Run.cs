@@ -1,4 +1,3 @@
-using System.Buffers;
 using ScaiDrive.Client;
 
 namespace ScaiDrive.Vfs.Writing;
@@ -89,7 +88,7 @@ internal sealed partial class UploadQueue
         {
             try
             {
-                FileItem item = await SendAsync(entry, request, target, source, sha, session, cancellationToken);
+                FileItem item = await SendAsync(entry, snapshot, request, target, source, sha, session, cancellationToken);
                 return (item, target);
             }
             catch (ScaiDriveApiException ex) when (hinted is not null && IsChecksumMismatch(ex))
@@ -134,7 +133,14 @@ internal sealed partial class UploadQueue
                     return (existing, target);
                 }
 
-                if (existing is not null && conflictOf is null && (SameSha(existing.ChecksumSha256, snapshot.PreviousSha256) || IsOurs(request.Key, existing)))
+                bool? abandoned = existing is null || conflictOf is not null ? null : await ResolveAbandonedClashAsync(entry, existing, cancellationToken);
+                if (abandoned == true)
+                {
+                    // A file an abandoned POST left behind, wanted by nobody: it went to the trash, send again.
+                    continue;
+                }
+
+                if (existing is not null && conflictOf is null && (abandoned == false || SameSha(existing.ChecksumSha256, snapshot.PreviousSha256) || IsOurs(request.Key, existing)))
                 {
                     // Our own earlier generation landed (a cancelled upload that the server had already committed).
                     target = target with { ReplaceFileId = existing.Id, BaseVersionId = existing.VersionId };
@@ -191,20 +197,12 @@ internal sealed partial class UploadQueue
         return await request.ContentHash.GetSha256Async(length, cancellationToken);
     }
 
-    private async Task<FileItem> SendAsync(Entry entry, UploadRequest request, UploadTarget target, StagedFileUploadSource source, string sha, UploadSessionId? session, CancellationToken cancellationToken)
+    private async Task<FileItem> SendAsync(Entry entry, Snapshot snapshot, UploadRequest request, UploadTarget target, StagedFileUploadSource source, string sha, UploadSessionId? session, CancellationToken cancellationToken)
     {
         long length = source.Length;
         if (target.ReplaceFileId is null && length <= _options.SmallUploadThreshold)
         {
-            byte[] buffer = await source.ReadAllPooledAsync(cancellationToken);
-            try
-            {
-                return await _transport.UploadSmallFileAsync(target.ShareId, target.FolderId, target.Name, buffer.AsMemory(0, (int)length), cancellationToken);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            return await PostSmallAsync(entry, snapshot, target, source, sha, cancellationToken);
         }
 
         var create = new CreateUploadSessionRequest(target.ShareId, target.FolderId, target.Name, length)
@@ -324,8 +322,9 @@ internal sealed partial class UploadQueue
         {
             if (entry.Removed)
             {
-                // Unlinked while its upload was finishing: what landed must go too (to the trash, so it is not lost).
-                deleteLanded = finalTarget.ReplaceFileId is null;
+                // Unlinked while its upload was finishing: what landed must go too (to the trash, so it is not lost);
+                // unless the key still keeps that very file (an abandoned POST settled it as the key's file).
+                deleteLanded = finalTarget.ReplaceFileId is null && !KeepsUnsynchronized(request.Key, item.Id);
             }
             else if (entry.Request.Generation == request.Generation && entry.TargetVersion == snapshot.TargetVersion)
             {
@@ -583,6 +582,7 @@ internal sealed partial class UploadQueue
             if (existing is not null && SameSha(existing.ChecksumSha256, sentSha))
             {
                 await DeleteQuietlyAsync(existing.Id);
+                SettleFound(existing);
             }
         }
         catch (Exception ex) when (ex is ScaiDriveApiException or OperationCanceledException or HttpRequestException or IOException)

@@ -429,6 +429,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         {
             // The cancelled run trashes whatever it may have landed; the unlink is only complete once it has.
             await run.WaitAsync(cancellationToken);
+            await WaitForAbandonedAsync(entry, cancellationToken);
         }
 
         await RemoveRecordAsync(entry, cancellationToken);
@@ -490,7 +491,8 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             bool done;
             lock (_gate)
             {
-                done = _entries.Values.All(e => e.Held);
+                // Abandoned POSTs count: a file one of them created must be adopted or trashed before unmount says done.
+                done = _entries.Values.All(e => e.Held) && !_posts.Any(p => p.Abandoned && !p.Settled.Task.IsCompleted);
                 changed = _changed.Task;
             }
 
@@ -576,13 +578,23 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         }
 
         await _disposeCts.CancelAsync();
-        try
+
+        // A run cancelled here may hand its POST to a settling task that is not in the first snapshot: wait until none is left.
+        while (running.Length > 0)
         {
-            await Task.WhenAll(running);
-        }
-        catch (Exception)
-        {
-            // Each run logs its own failure; disposal only waits for them to stop.
+            try
+            {
+                await Task.WhenAll(running);
+            }
+            catch (Exception)
+            {
+                // Each run logs its own failure; disposal only waits for them to stop.
+            }
+
+            lock (_gate)
+            {
+                running = [.. _running.Where(t => !t.IsCompleted)];
+            }
         }
 
         foreach (Entry entry in entries)
@@ -733,8 +745,15 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         entry.UploadCts = cts;
         Task run = Task.Run(() => RunAsync(entry, cts));
         entry.Run = run;
-        _running.Add(run);
-        _ = run.ContinueWith(
+        TrackUnsynchronized(run);
+        SignalChangedUnsynchronized();
+    }
+
+    /// <summary>A background task of the queue (a run, an abandoned POST's settling) that disposal waits for.</summary>
+    private void TrackUnsynchronized(Task task)
+    {
+        _running.Add(task);
+        _ = task.ContinueWith(
             finished =>
             {
                 lock (_gate)
@@ -745,7 +764,6 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
-        SignalChangedUnsynchronized();
     }
 
     /// <param name="before">When given, the record only replaces the old one once this completed (see <see cref="UploadJournal.WriteAsync"/>).</param>

@@ -58,9 +58,7 @@ public sealed class UploadRaceTests
         Assert.Empty(await h.Fs.ReadDirectoryAsync(dir));
     }
 
-    // Same known race as ScaiDrive.Mount.Tests.ModelBasedMountTests: fails in about a quarter of runs, leaving a
-    // "(conflict …)" copy. Remove the Skip with the fix in the upload queue.
-    [Fact(Skip = "known race: a cancelled small upload the server committed anyway (upload queue); fails in ~1/4 of runs")]
+    [Fact]
     public async Task RenameOverAJustCreatedFileReplacesIt()
     {
         await using VfsHarness h = await VfsHarness.StartAsync(o => o with { WriteBackDelay = TimeSpan.Zero });

@@ -474,7 +474,10 @@ public sealed partial class VfsFileSystem
                 return;
             }
 
-            request = new UploadRequest(staged.Key, TargetOfUnsynchronized(node), staged.Path, staged.Length, node.Generation + 1);
+            request = new UploadRequest(staged.Key, TargetOfUnsynchronized(node), staged.Path, staged.Length, node.Generation + 1)
+            {
+                ContentHash = staged.SequentialHashOfCurrentContent,
+            };
         }
 
         await _uploads.EnqueueAsync(request, cancellationToken).ConfigureAwait(false);

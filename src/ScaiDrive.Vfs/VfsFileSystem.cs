@@ -150,6 +150,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
                 RecoveryDirectory = Path.Combine(cache, "recovery"),
                 WriteBackDelay = options.WriteBackDelay,
                 SmallUploadThreshold = options.SmallUploadThreshold,
+                SendDuringWriteBackDelay = options.SendDuringWriteBackDelay,
             },
             loggerFactory,
             options.TimeProvider);

@@ -32,6 +32,12 @@ public sealed record VfsOptions
     /// <summary>New files up to this size go in one multipart POST; larger ones through resumable sessions.</summary>
     public long SmallUploadThreshold { get; init; } = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// Files larger than <see cref="SmallUploadThreshold"/> send their chunks right after close; only the commit (the
+    /// new version on the server) waits for <see cref="WriteBackDelay"/>, so rewrites still coalesce into one version.
+    /// </summary>
+    public bool SendDuringWriteBackDelay { get; init; } = true;
+
     /// <summary>Poll interval of the change feed when no WebSocket nudge is connected.</summary>
     public TimeSpan ChangePollInterval { get; init; } = TimeSpan.FromSeconds(10);
 

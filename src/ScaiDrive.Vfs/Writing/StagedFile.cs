@@ -14,6 +14,7 @@ internal sealed class StagedFile : IDisposable
     private readonly SafeFileHandle _handle;
     private long _length;
     private long _modifiedTicks;
+    private SequentialContentHash? _sequential; // changed under the owning node's content gate
 
     private StagedFile(StagedFileKey key, string path, SafeFileHandle handle, long length, DateTimeOffset modifiedAt)
     {
@@ -32,6 +33,13 @@ internal sealed class StagedFile : IDisposable
 
     public DateTimeOffset ModifiedAt => new(Volatile.Read(ref _modifiedTicks), TimeSpan.Zero);
 
+    /// <summary>
+    /// The background SHA-256 of this file while it has been written from its start in order, when it covers exactly
+    /// the current length; null otherwise (the upload then hashes the file itself). The caller holds the content gate.
+    /// </summary>
+    public SequentialContentHash? SequentialHashOfCurrentContent =>
+        _sequential is { IsValid: true } tracker && tracker.Contiguous == Length && Length >= SequentialContentHash.StartThreshold ? tracker : null;
+
     public static string PathFor(string stagingDirectory, StagedFileKey key) => System.IO.Path.Combine(stagingDirectory, key.Value + ".data");
 
     /// <summary>A new, empty staged file.</summary>
@@ -40,7 +48,7 @@ internal sealed class StagedFile : IDisposable
         Directory.CreateDirectory(stagingDirectory);
         string path = PathFor(stagingDirectory, key);
         SafeFileHandle handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        return new StagedFile(key, path, handle, 0, now);
+        return new StagedFile(key, path, handle, 0, now) { _sequential = new SequentialContentHash(handle) };
     }
 
     /// <summary>Reopens a staged file a previous run left (found through the upload journal).</summary>
@@ -95,6 +103,8 @@ internal sealed class StagedFile : IDisposable
             Volatile.Write(ref _length, end);
         }
 
+        TrackSequential()?.OnWritten(offset, data.Length);
+
         Touch(now);
     }
 
@@ -103,16 +113,44 @@ internal sealed class StagedFile : IDisposable
     {
         RandomAccess.SetLength(_handle, length);
         Volatile.Write(ref _length, length);
+        if (length == 0)
+        {
+            // O_TRUNC or truncate to empty: whatever follows may be a sequential rewrite again.
+            _sequential?.Dispose();
+            _sequential = new SequentialContentHash(_handle);
+        }
+        else
+        {
+            TrackSequential()?.OnLengthSet(length);
+        }
+
         Touch(now);
+    }
+
+    /// <summary>The live tracker, or null once it gave up (dropped so that it costs nothing further).</summary>
+    private SequentialContentHash? TrackSequential()
+    {
+        if (_sequential is { IsValid: false } dead)
+        {
+            dead.Dispose();
+            _sequential = null;
+        }
+
+        return _sequential;
     }
 
     public void Touch(DateTimeOffset now) => Volatile.Write(ref _modifiedTicks, now.UtcTicks);
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _sequential?.Dispose();
+        _handle.Dispose();
+    }
 
     /// <summary>Closes and removes the file (its content is on the server, or was superseded).</summary>
     public void Delete()
     {
+        _sequential?.Dispose();
         _handle.Dispose();
         try
         {

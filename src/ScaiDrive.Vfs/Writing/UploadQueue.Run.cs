@@ -74,7 +74,8 @@ internal sealed partial class UploadQueue
         UploadTarget target = request.Target;
         UploadSessionId? session = snapshot.Session;
         using StagedFileUploadSource source = StagedFileUploadSource.Open(request.StagedPath, request.Length);
-        string sha = await source.ComputeSha256Async(cancellationToken);
+        string? hinted = await KnownSha256Async(entry, request, source.Length, cancellationToken);
+        string sha = hinted ?? await source.ComputeSha256Async(cancellationToken);
         lock (_gate)
         {
             entry.AttemptedSha256 = sha;
@@ -90,6 +91,28 @@ internal sealed partial class UploadQueue
             {
                 FileItem item = await SendAsync(entry, snapshot, request, target, source, sha, session, cancellationToken);
                 return (item, target);
+            }
+            catch (ScaiDriveApiException ex) when (hinted is not null && IsChecksumMismatch(ex))
+            {
+                // The façade's background hash did not describe the file after all: hash it here, and start a session
+                // with the right checksum (the server keeps the one a session was created with).
+                hinted = null;
+                sha = await source.ComputeSha256Async(cancellationToken);
+                UploadSessionId? stale;
+                lock (_gate)
+                {
+                    entry.AttemptedSha256 = sha;
+                    stale = entry.SessionGeneration == request.Generation ? entry.SessionId : null;
+                    entry.SessionId = null;
+                }
+
+                session = null;
+                if (stale is { } staleSession)
+                {
+                    await AbortQuietlyAsync(staleSession);
+                }
+
+                await WriteRecordAsync(entry, cancellationToken);
             }
             catch (ScaiDriveApiException ex) when (session is not null && ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
             {
@@ -161,6 +184,20 @@ internal sealed partial class UploadQueue
         }
     }
 
+    /// <summary>The façade's background hash (see <see cref="SequentialContentHash"/>), trusted on a first attempt only: a retry after any error hashes the file itself.</summary>
+    private async ValueTask<string?> KnownSha256Async(Entry entry, UploadRequest request, long length, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (entry.Attempts > 0 || request.ContentHash is null || length != request.Length)
+            {
+                return null;
+            }
+        }
+
+        return await request.ContentHash.GetSha256Async(length, cancellationToken);
+    }
+
     private async Task<FileItem> SendAsync(Entry entry, Snapshot snapshot, UploadRequest request, UploadTarget target, StagedFileUploadSource source, string sha, UploadSessionId? session, CancellationToken cancellationToken)
     {
         long length = source.Length;
@@ -183,7 +220,39 @@ internal sealed partial class UploadQueue
             ExistingSessionId = session,
             OnSessionReady = (ready, token) => OnSessionReadyAsync(entry, generation, ready, token),
         };
-        return await _transport.UploadResumableAsync(create, source, options, new ProgressSink(entry), cancellationToken);
+        IUploadSource chunks = _options.SendDuringWriteBackDelay && length > _options.SmallUploadThreshold
+            ? new CommitWhenDueSource(source, _options.ChunkSize, ct => WaitUntilDueAsync(entry, ct))
+            : source;
+        return await _transport.UploadResumableAsync(create, chunks, options, new ProgressSink(entry), cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits until the entry's write-back delay is over (or someone waits for it: fsync, unmount). Any newer
+    /// generation, hold, retarget or unlink meanwhile cancels the run instead.
+    /// </summary>
+    private async ValueTask WaitUntilDueAsync(Entry entry, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            TimeSpan wait;
+            lock (_gate)
+            {
+                DateTimeOffset now = _time.GetUtcNow();
+                if (entry.Expedite || entry.DueAt <= now)
+                {
+                    return;
+                }
+
+                wait = entry.DueAt - now;
+                changed = _changed.Task;
+            }
+
+            using var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAny(changed, Task.Delay(wait, _time, delayCts.Token));
+            await delayCts.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     /// <summary>The session ID goes into the journal before any chunk is sent, so a crash can resume instead of resend.</summary>
@@ -241,6 +310,9 @@ internal sealed partial class UploadQueue
             return _landed.TryGetValue(key, out FileItem? landed) && landed.Id == item.Id && landed.VersionId == item.VersionId;
         }
     }
+
+    private static bool IsChecksumMismatch(ScaiDriveApiException ex) =>
+        ex.Kind == ScaiDriveErrorKind.InvalidRequest && string.Equals(ex.ErrorCode, "CHECKSUM_MISMATCH", StringComparison.Ordinal);
 
     private static bool SameSha(string? a, string? b) =>
         a is not null && b is not null && string.Equals(a, b, StringComparison.OrdinalIgnoreCase);

@@ -16,7 +16,14 @@ internal readonly record struct StagedFileKey(string Value)
 internal sealed record UploadTarget(ShareId ShareId, FolderId? FolderId, string Name, FileId? ReplaceFileId, VersionId? BaseVersionId);
 
 /// <summary>One durable request: the staged file at <see cref="StagedPath"/>, <see cref="Length"/> bytes, is generation <see cref="Generation"/> of <see cref="Key"/>.</summary>
-internal sealed record UploadRequest(StagedFileKey Key, UploadTarget Target, string StagedPath, long Length, long Generation);
+internal sealed record UploadRequest(StagedFileKey Key, UploadTarget Target, string StagedPath, long Length, long Generation)
+{
+    /// <summary>
+    /// The SHA-256 the façade computed while the file was written in order (a hint, not journaled): the upload uses it
+    /// instead of reading the file once more, and the server verifies it; null means the queue hashes the file itself.
+    /// </summary>
+    public SequentialContentHash? ContentHash { get; init; }
+}
 
 /// <summary>A journal record found at start-up: an upload a previous run did not finish.</summary>
 internal sealed record PendingUpload(UploadRequest Request, UploadSessionId? SessionId);
@@ -46,6 +53,13 @@ internal sealed record UploadQueueOptions
 
     /// <summary>Longest wait between attempts: the server may be down for hours, the data waits in the journal.</summary>
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// A file longer than <see cref="SmallUploadThreshold"/> starts sending its chunks as soon as it is enqueued; only
+    /// the commit (<c>/complete</c>, which makes the version) waits for the write-back delay. A newer generation within
+    /// the delay cancels the transfer and aborts its session, as it cancels any upload in flight.
+    /// </summary>
+    public bool SendDuringWriteBackDelay { get; init; }
 }
 
 /// <summary>A permanent upload failure: the content is in <see cref="RecoveryPath"/> (or in <see cref="ConflictCopy"/>).</summary>
@@ -662,6 +676,8 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         {
             entry.DueAt = Min(entry.DueAt, Max(_time.GetUtcNow(), entry.RetryNotBefore));
         }
+
+        SignalChangedUnsynchronized(); // a transfer waiting to commit (SendDuringWriteBackDelay) commits now
     }
 
     /// <summary>The key is done (landed, failed or cancelled): no timer may start it again.</summary>
@@ -732,8 +748,9 @@ internal sealed partial class UploadQueue : IAsyncDisposable
                 return;
             }
 
-            TimeSpan wait = entry.DueAt - _time.GetUtcNow();
-            if (wait <= TimeSpan.Zero)
+            DateTimeOffset now = _time.GetUtcNow();
+            TimeSpan wait = entry.DueAt - now;
+            if (wait <= TimeSpan.Zero || SendsDuringDelayUnsynchronized(entry, now))
             {
                 StartUnsynchronized(entry);
                 return;
@@ -749,6 +766,10 @@ internal sealed partial class UploadQueue : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Transfer now, commit when due (see <see cref="UploadQueueOptions.SendDuringWriteBackDelay"/>); never during a backoff.</summary>
+    private bool SendsDuringDelayUnsynchronized(Entry entry, DateTimeOffset now) =>
+        _options.SendDuringWriteBackDelay && entry.Request.Length > _options.SmallUploadThreshold && entry.RetryNotBefore <= now;
 
     private void StartUnsynchronized(Entry entry)
     {

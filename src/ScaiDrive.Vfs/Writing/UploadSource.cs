@@ -134,3 +134,25 @@ internal sealed class StagedContentMissingException : IOException
 
     public string StagedPath { get; }
 }
+
+/// <summary>
+/// An upload source whose last chunk is only handed out once <c>waitUntilDue</c> returns: the client sends every
+/// other chunk at once, and since it completes the session only after its last chunk, the commit (the new version)
+/// waits for the write-back delay while the transfer does not. A cancelled wait cancels the upload.
+/// </summary>
+internal sealed class CommitWhenDueSource(IUploadSource inner, int chunkSize, Func<CancellationToken, ValueTask> waitUntilDue) : IUploadSource
+{
+    private readonly long _lastChunkStart = inner.Length == 0 ? 0 : (inner.Length - 1) / chunkSize * chunkSize;
+
+    public long Length => inner.Length;
+
+    public async ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (offset >= _lastChunkStart && offset < Length)
+        {
+            await waitUntilDue(cancellationToken);
+        }
+
+        return await inner.ReadAtAsync(offset, buffer, cancellationToken);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ScaiDrive.Client;
 
@@ -20,6 +21,22 @@ internal sealed partial class UploadQueue
     private async Task<FileItem> PostSmallAsync(Entry entry, Snapshot snapshot, UploadTarget target, StagedFileUploadSource source, string sha, CancellationToken cancellationToken)
     {
         byte[] buffer = await source.ReadAllPooledAsync(cancellationToken);
+        if (snapshot.Request.ContentHash is not null)
+        {
+            // The façade's background hash is a hint, and a multipart POST carries no checksum for the server to catch
+            // a stale one: what identifies this POST's file later (invariants 2 and 3) must be the bytes really sent.
+            string sent = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)source.Length)));
+            if (!SameSha(sent, sha))
+            {
+                sha = sent;
+                lock (_gate)
+                {
+                    entry.AttemptedSha256 = sent;
+                    RememberSentUnsynchronized(entry, sent);
+                }
+            }
+        }
+
         var post = new SmallPost(entry, snapshot, target, sha);
         lock (_gate)
         {

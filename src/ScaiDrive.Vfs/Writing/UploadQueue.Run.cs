@@ -102,6 +102,7 @@ internal sealed partial class UploadQueue
                 lock (_gate)
                 {
                     entry.AttemptedSha256 = sha;
+                    RememberSentUnsynchronized(entry, sha);
                     stale = entry.SessionGeneration == request.Generation ? entry.SessionId : null;
                     entry.SessionId = null;
                 }

@@ -275,11 +275,13 @@ public sealed partial class VfsFileSystem
             {
                 return child;
             }
-        }
 
-        if (!ignoreCase)
-        {
-            _cache.Set(NegativeKey(parent.Inode, name), true, _options.NegativeEntryTimeout);
+            if (!ignoreCase)
+            {
+                // Under the gate, like PlaceUnsynchronized's removal of it: set after the lock, a name placed meanwhile
+                // (a create, the target of a rename) would be hidden by a stale "does not exist" for the entry timeout.
+                _cache.Set(NegativeKey(parent.Inode, name), true, _options.NegativeEntryTimeout);
+            }
         }
 
         return null;

@@ -651,6 +651,48 @@ public sealed class UploadQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_post_abandoned_by_a_rename_that_commits_later_is_trashed_when_another_file_needs_its_name()
+    {
+        // The abandoned POST commits only after the cancel's probe found the name free, and never answers: a new file
+        // that then wants the name must get it (the stray goes to the trash), not become a conflict copy.
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int smallCalls = 0, committedCalls = 0;
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small" && Interlocked.Increment(ref smallCalls) == 1)
+            {
+                entered.TrySetResult();
+                await release.Task;
+            }
+            else if (op == "small-committed" && Interlocked.Increment(ref committedCalls) == 2)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        var first = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(first, [1], 1, NewFile("x")), Ct);
+        _clock.Advance(s_delay);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        await _queue.RetargetAsync(first, NewFile("y"), Ct);
+        await Eventually.TrueAsync(() => _events.Uploaded.Count == 1, "the renamed file landed at its new name");
+        Assert.Null(_server.FindByName("x"));
+        release.SetResult();
+        await Eventually.TrueAsync(() => _server.FindByName("x") is not null, "the abandoned POST committed late");
+
+        var second = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(second, [2], 1, NewFile("x")), Ct);
+        _clock.Advance(s_delay);
+        await Eventually.TrueAsync(() => _events.Uploaded.Count == 2, "the new file landed");
+
+        Assert.Empty(_events.Failed);
+        Assert.Equal([2], _server.FindByName("x")!.Content);
+        Assert.Equal([1], _server.FindByName("y")!.Content);
+        Assert.Equal(2, _server.Files.Count(f => !f.IsDeleted));
+    }
+
+    [Fact]
     public async Task A_cancelled_upload_that_landed_anyway_becomes_the_base_of_the_next_generation()
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

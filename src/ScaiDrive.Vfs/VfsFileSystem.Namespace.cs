@@ -19,6 +19,19 @@ public sealed partial class VfsFileSystem
     private const uint DefaultDirectoryMode = 0b111_101_101; // 0755
     private const uint WriteBits = 0b010_010_010;            // 0222
 
+    /// <summary>
+    /// TTL of attributes and listings, in the core's metadata cache and in the kernel: <see cref="VfsOptions.FollowedMetadataTimeout"/>
+    /// while the change feed's push channel is connected (remote changes are then invalidated explicitly as they
+    /// arrive), <see cref="VfsOptions.AttributeTimeout"/> otherwise. Read at every reply, so it follows the channel.
+    /// </summary>
+    public TimeSpan CurrentAttributeTimeout => RemoteChangesPushed ? _options.FollowedMetadataTimeout : _options.AttributeTimeout;
+
+    /// <summary>TTL of positive directory entries in the kernel; see <see cref="CurrentAttributeTimeout"/>.</summary>
+    public TimeSpan CurrentEntryTimeout => RemoteChangesPushed ? _options.FollowedMetadataTimeout : _options.EntryTimeout;
+
+    /// <summary>The change feed's push channel is connected: remote changes arrive (and are invalidated) within moments.</summary>
+    public bool RemoteChangesPushed => _follower is { SocketConnected: true };
+
     // ---- public namespace queries ----------------------------------------------------------------
 
     /// <summary>Looks up a child. Each success is one kernel reference to the returned inode (see <see cref="Forget"/>).</summary>
@@ -387,7 +400,7 @@ public sealed partial class VfsFileSystem
                     }
                 }
 
-                _cache.Set(ListingKey(dir.Inode), true, _options.AttributeTimeout);
+                _cache.Set(ListingKey(dir.Inode), true, CurrentAttributeTimeout);
                 return;
             }
         }
@@ -567,7 +580,7 @@ public sealed partial class VfsFileSystem
             ApplyOverlay(node, entry);
         }
 
-        _cache.Set(AttributesKey(node.Inode), true, _options.AttributeTimeout);
+        _cache.Set(AttributesKey(node.Inode), true, CurrentAttributeTimeout);
     }
 
     private static void ApplyOverlay(Node node, OverlayEntry entry)

@@ -24,8 +24,10 @@ namespace ScaiDrive.Vfs.Reading;
 //    version are never served for another, and a newer version replaces the old files. Blocks reach the disk
 //    from the fetched buffer through a write-behind queue, so disk writes never delay the reply to the reader
 //    (the pin keeps the buffer alive until it is written). If the disk falls behind by a quarter of the budget,
-//    further blocks skip the disk tier rather than hold memory the reader needs. A disk hit is read straight
-//    into the caller's buffer.
+//    further blocks skip the disk tier rather than hold memory the reader needs. Read-ahead of a sequential run past
+//    SequentialDiskLimitBytes (64 MiB) skips it too: on a cold 1 GiB read the copy into the page cache and its
+//    writeback cost about a fifth of the daemon's CPU on cores the server and the reader need, and re-reads of a
+//    long stream come from the kernel's page cache. A disk hit is read straight into the caller's buffer.
 // 3. The server: a miss starts a fetch. There is at most one fetch per block at a time (single-flight): readers
 //    of a block that is already being fetched pin it and wait. A fetch never runs on a reader's cancellation
 //    token, so one reader giving up cannot fail the fetch others wait on; the fetch completes and is cached.

@@ -20,9 +20,11 @@ public sealed partial class VfsFileSystem
     private const uint WriteBits = 0b010_010_010;            // 0222
 
     /// <summary>
-    /// TTL of attributes and listings, in the core's metadata cache and in the kernel: <see cref="VfsOptions.FollowedMetadataTimeout"/>
-    /// while the change feed's push channel is connected (remote changes are then invalidated explicitly as they
-    /// arrive), <see cref="VfsOptions.AttributeTimeout"/> otherwise. Read at every reply, so it follows the channel.
+    /// TTL of attributes in the kernel: <see cref="VfsOptions.FollowedMetadataTimeout"/> while the change feed's push
+    /// channel is connected (remote changes are then invalidated explicitly as they arrive),
+    /// <see cref="VfsOptions.AttributeTimeout"/> otherwise. Read at every reply, so it follows the channel. The core's
+    /// own listings keep the short TTL: a listing fetched while a local rename was on its way to the server can show
+    /// the old name, and only the next fetch corrects it (rsync's temporary names stayed visible for minutes).
     /// </summary>
     public TimeSpan CurrentAttributeTimeout => RemoteChangesPushed ? _options.FollowedMetadataTimeout : _options.AttributeTimeout;
 
@@ -400,7 +402,7 @@ public sealed partial class VfsFileSystem
                     }
                 }
 
-                _cache.Set(ListingKey(dir.Inode), true, CurrentAttributeTimeout);
+                _cache.Set(ListingKey(dir.Inode), true, _options.AttributeTimeout);
                 return;
             }
         }
@@ -580,7 +582,7 @@ public sealed partial class VfsFileSystem
             ApplyOverlay(node, entry);
         }
 
-        _cache.Set(AttributesKey(node.Inode), true, CurrentAttributeTimeout);
+        _cache.Set(AttributesKey(node.Inode), true, _options.AttributeTimeout);
     }
 
     private static void ApplyOverlay(Node node, OverlayEntry entry)

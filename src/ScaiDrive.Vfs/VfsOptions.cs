@@ -24,7 +24,7 @@ public sealed record VfsOptions
     public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Replaces <see cref="AttributeTimeout"/> and <see cref="EntryTimeout"/> (kernel and core) while the change feed's
+    /// Replaces <see cref="AttributeTimeout"/> and <see cref="EntryTimeout"/> in the kernel while the change feed's
     /// push channel is connected: every remote change then arrives within moments and is invalidated explicitly
     /// (entry, attributes, pages), so the TTL is only a backstop, as rclone's --dir-cache-time. With the push channel
     /// down the short timeouts apply again, since polled changes arrive only every <see cref="ChangePollInterval"/>.

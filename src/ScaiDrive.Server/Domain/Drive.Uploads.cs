@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
@@ -325,7 +326,7 @@ internal sealed partial class Drive
     /// Streams one chunk into the session file at its offset (never buffered whole), hashing it on the way; checks its
     /// size and optional SHA-256, then records it in one transaction.
     /// </summary>
-    public async Task<ChunkReceiptDto> PutChunkAsync(Caller caller, string sessionId, int index, Stream body, string? expectedSha, CancellationToken cancellationToken)
+    public async Task<ChunkReceiptDto> PutChunkAsync(Caller caller, string sessionId, int index, PipeReader body, string? expectedSha, CancellationToken cancellationToken)
     {
         UploadRow row = _db.Read(db => RequireUpload(db, caller, sessionId));
         if (index < 0 || index >= row.TotalChunks)
@@ -355,28 +356,7 @@ internal sealed partial class Drive
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             using (SafeFileHandle output = staged.OpenForWrite())
             {
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
-                try
-                {
-                    int read;
-                    while ((read = await ReadFullAsync(body, buffer.AsMemory(0, BlobStore.CopyBufferSize), cancellationToken)) > 0)
-                    {
-                        if (size + read > expected)
-                        {
-                            size += read;
-                            break;
-                        }
-
-                        hash.AppendData(buffer, 0, read);
-                        await RandomAccess.WriteAsync(output, buffer.AsMemory(0, read), offset + size, cancellationToken);
-                        size += read;
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-
+                size = await ReceiveChunkAsync(body, output, offset, expected, hash, cancellationToken);
                 sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             }
 
@@ -411,24 +391,57 @@ internal sealed partial class Drive
     }
 
     /// <summary>
-    /// Fills <paramref name="buffer"/> from a request body (Kestrel hands out a few KiB per read), so hashing and the
-    /// unbuffered file write work on large pieces: one syscall per MiB instead of hundreds per chunk.
+    /// Once this much of a chunk is buffered in the request pipe it is hashed and written in one vectored write. Kestrel
+    /// stops reading the socket at 1 MiB buffered (MaxRequestBufferSize), so this must stay below that.
     /// </summary>
-    private static async ValueTask<int> ReadFullAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)
+    private const int ChunkWriteBatch = 512 * 1024;
+
+    /// <summary>
+    /// Hashes and writes a chunk body straight from the request pipe's buffers (no copy into a buffer of ours): the
+    /// pieces are appended to the hash and handed to one <c>pwritev</c> per batch. Returns the body's length, counting
+    /// only up to the first batch that passes <paramref name="expected"/> (the caller rejects any length but that).
+    /// </summary>
+    private static async Task<long> ReceiveChunkAsync(
+        PipeReader body, SafeFileHandle output, long offset, long expected, IncrementalHash hash, CancellationToken cancellationToken)
     {
-        int total = 0;
-        while (total < buffer.Length)
+        var pieces = new List<ReadOnlyMemory<byte>>(ChunkWriteBatch / 4096 + 8);
+        long size = 0;
+        while (true)
         {
-            int read = await body.ReadAsync(buffer[total..], cancellationToken);
-            if (read == 0)
+            ReadResult result = await body.ReadAsync(cancellationToken);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            if (!result.IsCompleted && buffer.Length < ChunkWriteBatch)
             {
-                break;
+                body.AdvanceTo(buffer.Start, buffer.End);
+                continue;
             }
 
-            total += read;
-        }
+            if (size + buffer.Length > expected)
+            {
+                size += buffer.Length;
+                body.AdvanceTo(buffer.End);
+                return size;
+            }
 
-        return total;
+            if (!buffer.IsEmpty)
+            {
+                pieces.Clear();
+                foreach (ReadOnlyMemory<byte> piece in buffer)
+                {
+                    hash.AppendData(piece.Span);
+                    pieces.Add(piece);
+                }
+
+                await RandomAccess.WriteAsync(output, pieces, offset + size, cancellationToken);
+                size += buffer.Length;
+            }
+
+            body.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return size;
+            }
+        }
     }
 
     /// <summary>

@@ -170,10 +170,7 @@ public sealed class ChangeFollowerTests
         Assert.Equal(VfsErrorCode.NotFound, gone.Code);
     }
 
-    // Known race (closing note of issue 6): when the feed is read while this mount's own rename is still landing,
-    // the change is sometimes applied (ChangesApplied 1, about 1 run in 6) instead of ignored or deferred; what that
-    // costs beyond the extra work is not investigated yet. Remove the Skip with the fix.
-    [Fact(Skip = "known race: an own rename read from the feed while landing is applied in ~1/6 of runs")]
+    [Fact]
     public async Task OwnChangesComingBackCostNothing()
     {
         (VfsHarness h, RecordingNotifier kernel) = await StartAsync();

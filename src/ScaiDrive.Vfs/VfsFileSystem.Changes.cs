@@ -11,9 +11,15 @@ namespace ScaiDrive.Vfs;
 // that is no longer true: the entry of the old and the new name, the parents' attributes, and the pages of a file
 // whose content changed. A change that the node table already reflects (our own upload, rename or delete coming
 // back, or a listing fetched after the commit) is recognised by comparing IDs, names and version IDs and costs nothing.
+// One that arrives while the request that made it is still in flight (the server commits, nudges, and the feed is
+// read before the answer reaches us) is recognised by the expectation the operation registered before sending it
+// (ExpectOwnPlace, ExpectOwnDelete): the node table does not reflect it yet, but it is about to.
 public sealed partial class VfsFileSystem : IChangeSink
 {
     private static readonly TimeSpan s_followedSharesTtl = TimeSpan.FromSeconds(60);
+
+    // This mount's namespace requests in flight (mkdir, rename, move, delete). Guarded by _gate; a handful at most.
+    private readonly List<OwnChange> _ownChanges = new();
 
     private ChangeFollower? _follower;
     // The multi-share root's share list for the follower; replaced whole, read without a lock.
@@ -209,6 +215,7 @@ public sealed partial class VfsFileSystem : IChangeSink
     /// <summary>A remote delete: ignored when unknown or already gone, deferred when placed here meanwhile.</summary>
     private ChangeOutcome ApplyDeleteUnsynchronized(Node? node, EpochWindow window) =>
         node is null || node.Detached ? ChangeOutcome.Ignored
+        : MatchOwnChangeUnsynchronized(node, deleted: true, null, null) is { } own ? own
         : window.IsLocal(node.PlacedEpoch) ? DeferUnsynchronized(node, null, null)
         : RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
 
@@ -279,6 +286,12 @@ public sealed partial class VfsFileSystem : IChangeSink
             return outcome;
         }
 
+        if (MatchOwnChangeUnsynchronized(node, deleted: false, parent, name) is { } own)
+        {
+            // Our own rename or move, its answer not applied yet: the content part above still counts.
+            return own == ChangeOutcome.Ignored ? outcome : own;
+        }
+
         if (window.IsLocal(node.PlacedEpoch))
         {
             return DeferUnsynchronized(node, parent, name);
@@ -323,6 +336,11 @@ public sealed partial class VfsFileSystem : IChangeSink
                 return ChangeOutcome.Ignored;
             }
 
+            if (MatchOwnChangeUnsynchronized(null, deleted: false, parent, name) is { } ownMkdir)
+            {
+                return ownMkdir; // Our own mkdir, its answer not applied yet: it places the node.
+            }
+
             if (window.IsLocal(parent.ChildrenEpoch))
             {
                 return DeferNameUnsynchronized(parent, name);
@@ -346,6 +364,11 @@ public sealed partial class VfsFileSystem : IChangeSink
         if ((!node.Detached && node.Parent == parent && node.Name == name) || (parent is null && node.Detached))
         {
             return ChangeOutcome.Ignored;
+        }
+
+        if (MatchOwnChangeUnsynchronized(node, deleted: false, parent, name) is { } own)
+        {
+            return own;
         }
 
         if (window.IsLocal(node.PlacedEpoch))
@@ -373,6 +396,99 @@ public sealed partial class VfsFileSystem : IChangeSink
         PlaceRemotelyUnsynchronized(node, parent, name);
         node.ModifiedAt = change.ChangedAt;
         return ChangeOutcome.Applied;
+    }
+
+    /// <summary>
+    /// Registers a request this mount is about to send that places <paramref name="node"/> (null: a folder being
+    /// created) at <paramref name="parent"/>/<paramref name="name"/>. Until it is disposed, which the caller does once
+    /// the answer is applied to the node table (or the request failed), the feed entry the request produces is
+    /// recognised as ours even though the table does not show it yet.
+    /// </summary>
+    private OwnChange ExpectOwnPlace(Node? node, Node parent, string name)
+    {
+        var own = new OwnChange(this, node, delete: false);
+        own.AlsoAt(parent, name);
+        lock (_gate)
+        {
+            _ownChanges.Add(own);
+        }
+
+        return own;
+    }
+
+    /// <summary>As <see cref="ExpectOwnPlace"/>, for a delete of <paramref name="node"/> (file or folder).</summary>
+    private OwnChange ExpectOwnDelete(Node node)
+    {
+        var own = new OwnChange(this, node, delete: true);
+        lock (_gate)
+        {
+            _ownChanges.Add(own);
+        }
+
+        return own;
+    }
+
+    /// <summary>
+    /// A change about something this mount is changing itself right now: ignored when it is what we asked for (the
+    /// answer places or detaches the node when it arrives), deferred to the server's listings when it is not (a
+    /// colleague's change crossing ours). Null when no request of ours about it is in flight.
+    /// </summary>
+    private ChangeOutcome? MatchOwnChangeUnsynchronized(Node? node, bool deleted, Node? parent, string? name)
+    {
+        bool inFlight = false;
+        foreach (OwnChange own in _ownChanges)
+        {
+            if (own.Node != node)
+            {
+                continue;
+            }
+
+            inFlight = true;
+            if (deleted ? own.Delete : !own.Delete && own.Expects(parent, name))
+            {
+                return ChangeOutcome.Ignored;
+            }
+        }
+
+        if (!inFlight || node is null)
+        {
+            return null;
+        }
+
+        return deleted ? DeferUnsynchronized(node, null, null) : DeferUnsynchronized(node, parent, name);
+    }
+
+    /// <summary>
+    /// The request is over. When the node table does not show what was asked for (the request failed, or its answer
+    /// was not applied), a feed entry skipped meanwhile as ours may have been someone else's: the listings involved
+    /// are dropped, so the server's view decides at the next lookup.
+    /// </summary>
+    private void EndOwnChange(OwnChange own)
+    {
+        lock (_gate)
+        {
+            _ownChanges.Remove(own);
+            bool reflected = own.Node switch
+            {
+                null => own.Places.Any(p => p.Parent.Children!.ContainsKey(p.Name)),
+                { } node when own.Delete => node.Detached,
+                { } node => !node.Detached && own.Expects(node.Parent, node.Name),
+            };
+            if (reflected)
+            {
+                return;
+            }
+
+            foreach ((Node parent, string name) in own.Places)
+            {
+                DeferNameUnsynchronized(parent, name);
+            }
+
+            if (own.Node is { } moved)
+            {
+                DeferUnsynchronized(moved, null, null);
+            }
+        }
     }
 
     /// <summary>An unknown node in a folder that changed here after the feed request: the server's listing decides.</summary>
@@ -563,6 +679,47 @@ public sealed partial class VfsFileSystem : IChangeSink
         Ignored,
         Applied,
         Deferred,
+    }
+
+    /// <summary>A namespace request of this mount in flight (see <see cref="ExpectOwnPlace"/>); dispose when it is over.</summary>
+    private sealed class OwnChange(VfsFileSystem fs, Node? node, bool delete) : IDisposable
+    {
+        // Written before registration or under the namespace gate; read under it.
+        private readonly List<(Node Parent, string Name)> _places = new(1);
+
+        /// <summary>The node changed; null for a folder being created (known by place only until the answer).</summary>
+        public Node? Node { get; } = node;
+
+        public bool Delete { get; } = delete;
+
+        public IReadOnlyList<(Node Parent, string Name)> Places => _places;
+
+        /// <summary>A place the node passes through on the server (a move that also renames takes two requests).</summary>
+        public void AlsoAt(Node? parent, string name)
+        {
+            if (parent is not null)
+            {
+                lock (fs._gate)
+                {
+                    _places.Add((parent, name));
+                }
+            }
+        }
+
+        public bool Expects(Node? parent, string? name)
+        {
+            foreach ((Node p, string n) in _places)
+            {
+                if (p == parent && string.Equals(n, name, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public void Dispose() => fs.EndOwnChange(this);
     }
 
     private sealed record FollowedShares(IReadOnlyList<ShareId> Shares, DateTimeOffset FetchedAt);

@@ -27,6 +27,7 @@ public sealed partial class VfsFileSystem
                 }
             }
 
+            using OwnChange own = ExpectOwnPlace(null, parent, normalized);
             FolderItem folder = await _client.CreateFolderAsync(parent.ShareId, parent.FolderId, normalized, cancellationToken).ConfigureAwait(false);
             MarkConnected();
             lock (_gate)
@@ -88,6 +89,7 @@ public sealed partial class VfsFileSystem
             }
         }
 
+        using OwnChange own = ExpectOwnDelete(folder);
         await _client.DeleteFolderAsync(folderId, permanent: false, cancellationToken).ConfigureAwait(false);
         MarkConnected();
         lock (_gate)
@@ -153,6 +155,7 @@ public sealed partial class VfsFileSystem
             fileId = node.FileId ?? node.Landed?.Id ?? justLanded;
         }
 
+        using OwnChange? own = fileId is null ? null : ExpectOwnDelete(node);
         if (fileId is { } id)
         {
             try
@@ -341,6 +344,9 @@ public sealed partial class VfsFileSystem
             (oldParent, oldName) = (folder.Parent, folder.Name);
         }
 
+        using OwnChange own = ExpectOwnPlace(folder, newParent, newName);
+        own.AlsoAt(newParent, oldName); // moved, not yet renamed
+
         if (oldParent == newParent)
         {
             await _client.RenameFolderAsync(folderId, newName, cancellationToken).ConfigureAwait(false);
@@ -361,6 +367,7 @@ public sealed partial class VfsFileSystem
             if (oldNameTaken)
             {
                 string interim = newNameTakenHere ? $".sdfs-move-{Guid.NewGuid():N}" : newName;
+                own.AlsoAt(oldParent, interim);
                 await _client.RenameFolderAsync(folderId, interim, cancellationToken).ConfigureAwait(false);
                 finalRename = interim == newName ? null : newName;
             }
@@ -414,6 +421,7 @@ public sealed partial class VfsFileSystem
     /// <summary>A plain rename or move of a file to a free name. The caller holds the file's content gate.</summary>
     private async Task MoveFileUnsynchronizedAsync(Node file, Node newParent, string newName, CancellationToken cancellationToken)
     {
+        using OwnChange own = ExpectOwnPlace(file, newParent, newName);
         FileId? fileId;
         Node? oldParent;
         FileItem? landed;

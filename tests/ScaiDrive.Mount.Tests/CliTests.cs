@@ -75,6 +75,34 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task MountHelpDocumentsPushAndPolling()
+    {
+        ProcessResult help = (await Cli(null, "mount", "--help")).EnsureSuccess("mount --help");
+        Assert.Contains("--no-push", help.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("--poll-interval", help.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("--metadata-timeout", help.StandardOutput, StringComparison.Ordinal); // tests only
+    }
+
+    [Theory]
+    [InlineData("--poll-interval", "0s", "longer than zero")]
+    [InlineData("--poll-interval", "soon", "not a duration")]
+    [InlineData("--write-back-delay", "-1s", "not a duration")]
+    public async Task MountWithBadDurationFails(string option, string value, string expected)
+    {
+        DirectoryInfo mp = Directory.CreateTempSubdirectory("sdfs-mnt-");
+        try
+        {
+            ProcessResult result = await Cli(new Dictionary<string, string?> { ["SCAIDRIVE_TOKEN"] = "x" }, "mount", mp.FullName, "--url", "http://127.0.0.1:9/", "--foreground", option, value);
+            AssertCleanFailure(result, expected);
+            Assert.False(MountedDrive.IsMounted(mp.FullName));
+        }
+        finally
+        {
+            mp.Delete();
+        }
+    }
+
+    [Fact]
     public async Task UnmountOfAPathThatIsNotMountedFails()
     {
         DirectoryInfo mp = Directory.CreateTempSubdirectory("sdfs-mnt-");

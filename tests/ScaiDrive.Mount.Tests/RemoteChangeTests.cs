@@ -7,7 +7,10 @@ namespace ScaiDrive.Mount.Tests;
 
 /// <summary>
 /// Changes made through the API by a second client show in a live mount within a second (WebSocket nudge → change
-/// feed → cache update → kernel invalidation), including new content of a file the kernel had cached.
+/// feed → cache update → kernel invalidation), including new content of a file the kernel had cached. This mount
+/// keeps the default 1 s metadata timeouts and polls every second, so most of these bounds could also be met by
+/// expiry; <see cref="PushedRemoteChangeTests"/> and <see cref="PolledRemoteChangeTests"/> time every change kind
+/// with 60 s timeouts, where only the feed's explicit invalidation can make a change visible.
 /// </summary>
 public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<DriveFixture>
 {

@@ -9,32 +9,21 @@ internal static class MountCommand
 {
     public static Command Create()
     {
-        var mountPoint = new Argument<string>("mountpoint") { Description = "Directory to mount on (Linux) — or a drive letter such as S: (Windows)." };
-        var url = new Option<string?>("--url") { Description = "ScaiDrive server URL (default: SCAIDRIVE_URL, else the embedded local server)." };
-        var tokenFile = new Option<string?>("--token-file") { Description = "File holding the access token, re-read when it changes (default: SCAIDRIVE_TOKEN)." };
-        var share = new Option<string?>("--share") { Description = "Mount one share (name or ID) as the root; default: every share as a directory." };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "Cache directory (block cache, staged writes, journal). Default: ~/.cache/scaidrivefs/<remote>." };
-        var cacheMax = new Option<string?>("--cache-max-size") { Description = "Disk cache limit, e.g. 10G (staged writes are never evicted)." };
-        var readOnly = new Option<bool>("--read-only") { Description = "Mount read-only." };
-        var allowOther = new Option<bool>("--allow-other") { Description = "Let other users see the mount (needs user_allow_other in /etc/fuse.conf unless root)." };
-        var foreground = new Option<bool>("--foreground", "-f") { Description = "Stay in the foreground and log to the terminal." };
-        var writeBackDelay = new Option<string?>("--write-back-delay") { Description = "Delay after the last close before an upload starts, e.g. 1s, 500ms (default 1s)." };
-        var pollInterval = new Option<string?>("--poll-interval") { Description = "Change-feed poll interval when no push connection is up, e.g. 10s." };
-        var debug = new Option<bool>("--debug") { Description = "Verbose logging." };
-        var daemonChild = new Option<bool>(DaemonLauncher.ChildFlag) { Hidden = true };
-
-        var command = new Command("mount", "Mount a ScaiDrive (or the embedded local server) as a filesystem.")
+        var options = new MountOptions();
+        var command = new Command("mount", "Mount a ScaiDrive (or the embedded local server) as a filesystem.");
+        command.Arguments.Add(options.MountPoint);
+        foreach (Option option in options.All)
         {
-            mountPoint, url, tokenFile, share, cacheDir, cacheMax, readOnly, allowOther, foreground, writeBackDelay, pollInterval, debug, daemonChild,
-        };
+            command.Options.Add(option);
+        }
 
         command.SetAction(async (ParseResult parse, CancellationToken cancellationToken) =>
         {
-            bool isChild = parse.GetValue(daemonChild);
+            bool isChild = parse.GetValue(options.DaemonChild);
             try
             {
-                MountSettings settings = BuildSettings(parse, mountPoint, url, tokenFile, share, cacheDir, cacheMax, readOnly, allowOther, writeBackDelay, pollInterval, debug);
-                if (!parse.GetValue(foreground))
+                MountSettings settings = options.Read(parse);
+                if (!parse.GetValue(options.Foreground))
                 {
                     // Forward the command line as given (it holds no secrets: tokens never come from arguments).
                     return await DaemonLauncher.LaunchAsync(Environment.GetCommandLineArgs()[1..], cancellationToken);
@@ -75,57 +64,6 @@ internal static class MountCommand
         return command;
     }
 
-    private static MountSettings BuildSettings(
-        ParseResult parse,
-        Argument<string> mountPoint,
-        Option<string?> url,
-        Option<string?> tokenFile,
-        Option<string?> share,
-        Option<string?> cacheDir,
-        Option<string?> cacheMax,
-        Option<bool> readOnly,
-        Option<bool> allowOther,
-        Option<string?> writeBackDelay,
-        Option<string?> pollInterval,
-        Option<bool> debug)
-    {
-        string? urlText = parse.GetValue(url) ?? Environment.GetEnvironmentVariable("SCAIDRIVE_URL");
-        Uri? parsedUrl = null;
-        if (!string.IsNullOrWhiteSpace(urlText))
-        {
-            if (!Uri.TryCreate(urlText, UriKind.Absolute, out parsedUrl) || (parsedUrl.Scheme != Uri.UriSchemeHttp && parsedUrl.Scheme != Uri.UriSchemeHttps))
-            {
-                throw new CliException($"'{urlText}' is not an http(s) URL.");
-            }
-        }
-
-        long? cacheMaxBytes = null;
-        if (parse.GetValue(cacheMax) is { } maxText)
-        {
-            if (!SizeParser.TryParse(maxText, out long bytes) || bytes <= 0)
-            {
-                throw new CliException($"--cache-max-size '{maxText}' is not a size (examples: 512M, 10G).");
-            }
-
-            cacheMaxBytes = bytes;
-        }
-
-        return new MountSettings
-        {
-            MountPoint = parse.GetValue(mountPoint)!,
-            Url = parsedUrl,
-            TokenFile = parse.GetValue(tokenFile),
-            Share = parse.GetValue(share),
-            CacheDirectory = parse.GetValue(cacheDir),
-            CacheMaxBytes = cacheMaxBytes,
-            ReadOnly = parse.GetValue(readOnly),
-            AllowOther = parse.GetValue(allowOther),
-            WriteBackDelay = ParseDuration(parse.GetValue(writeBackDelay), "--write-back-delay"),
-            PollInterval = ParseDuration(parse.GetValue(pollInterval), "--poll-interval"),
-            Debug = parse.GetValue(debug),
-        };
-    }
-
     /// <summary>Durations like 500ms, 2s, 1m, or plain seconds.</summary>
     internal static TimeSpan? ParseDuration(string? text, string option)
     {
@@ -145,5 +83,95 @@ internal static class MountCommand
         }
 
         return TimeSpan.FromSeconds(value * scale);
+    }
+
+    /// <summary>The mount command's argument and options, and the one place that reads them into <see cref="MountSettings"/>.</summary>
+    private sealed class MountOptions
+    {
+        public Argument<string> MountPoint { get; } = new("mountpoint") { Description = "Directory to mount on (Linux) — or a drive letter such as S: (Windows)." };
+
+        public Option<string?> Url { get; } = new("--url") { Description = "ScaiDrive server URL (default: SCAIDRIVE_URL, else the embedded local server)." };
+
+        public Option<string?> TokenFile { get; } = new("--token-file") { Description = "File holding the access token, re-read when it changes (default: SCAIDRIVE_TOKEN)." };
+
+        public Option<string?> Share { get; } = new("--share") { Description = "Mount one share (name or ID) as the root; default: every share as a directory." };
+
+        public Option<string?> CacheDir { get; } = new("--cache-dir") { Description = "Cache directory (block cache, staged writes, journal). Default: ~/.cache/scaidrivefs/<remote>." };
+
+        public Option<string?> CacheMaxSize { get; } = new("--cache-max-size") { Description = "Disk cache limit, e.g. 10G (staged writes are never evicted)." };
+
+        public Option<bool> ReadOnly { get; } = new("--read-only") { Description = "Mount read-only." };
+
+        public Option<bool> AllowOther { get; } = new("--allow-other") { Description = "Let other users see the mount (needs user_allow_other in /etc/fuse.conf unless root)." };
+
+        public Option<bool> Foreground { get; } = new("--foreground", "-f") { Description = "Stay in the foreground and log to the terminal." };
+
+        public Option<string?> WriteBackDelay { get; } = new("--write-back-delay") { Description = "Delay after the last close before an upload starts, e.g. 1s, 500ms (default 1s)." };
+
+        public Option<string?> PollInterval { get; } = new("--poll-interval") { Description = "Change-feed poll interval when no push connection is up, e.g. 10s (default 10s)." };
+
+        public Option<bool> NoPush { get; } = new("--no-push")
+        {
+            Description = "Do not open the server's push connection (WebSocket): remote changes are seen by polling the change feed every --poll-interval only (for proxies that refuse WebSockets).",
+        };
+
+        // Tests: with long timeouts, only the change feed's explicit invalidation can make a remote change visible.
+        public Option<string?> MetadataTimeout { get; } = new("--metadata-timeout") { Hidden = true };
+
+        public Option<bool> Debug { get; } = new("--debug") { Description = "Verbose logging." };
+
+        public Option<bool> DaemonChild { get; } = new(DaemonLauncher.ChildFlag) { Hidden = true };
+
+        public IEnumerable<Option> All =>
+        [
+            Url, TokenFile, Share, CacheDir, CacheMaxSize, ReadOnly, AllowOther, Foreground, WriteBackDelay, PollInterval, NoPush, MetadataTimeout, Debug, DaemonChild,
+        ];
+
+        public MountSettings Read(ParseResult parse)
+        {
+            string? urlText = parse.GetValue(Url) ?? Environment.GetEnvironmentVariable("SCAIDRIVE_URL");
+            Uri? parsedUrl = null;
+            if (!string.IsNullOrWhiteSpace(urlText))
+            {
+                if (!Uri.TryCreate(urlText, UriKind.Absolute, out parsedUrl) || (parsedUrl.Scheme != Uri.UriSchemeHttp && parsedUrl.Scheme != Uri.UriSchemeHttps))
+                {
+                    throw new CliException($"'{urlText}' is not an http(s) URL.");
+                }
+            }
+
+            long? cacheMaxBytes = null;
+            if (parse.GetValue(CacheMaxSize) is { } maxText)
+            {
+                if (!SizeParser.TryParse(maxText, out long bytes) || bytes <= 0)
+                {
+                    throw new CliException($"--cache-max-size '{maxText}' is not a size (examples: 512M, 10G).");
+                }
+
+                cacheMaxBytes = bytes;
+            }
+
+            TimeSpan? pollInterval = ParseDuration(parse.GetValue(PollInterval), "--poll-interval");
+            if (pollInterval is { } poll && poll <= TimeSpan.Zero)
+            {
+                throw new CliException("--poll-interval must be longer than zero.");
+            }
+
+            return new MountSettings
+            {
+                MountPoint = parse.GetValue(MountPoint)!,
+                Url = parsedUrl,
+                TokenFile = parse.GetValue(TokenFile),
+                Share = parse.GetValue(Share),
+                CacheDirectory = parse.GetValue(CacheDir),
+                CacheMaxBytes = cacheMaxBytes,
+                ReadOnly = parse.GetValue(ReadOnly),
+                AllowOther = parse.GetValue(AllowOther),
+                WriteBackDelay = ParseDuration(parse.GetValue(WriteBackDelay), "--write-back-delay"),
+                PollInterval = pollInterval,
+                Push = !parse.GetValue(NoPush),
+                MetadataTimeout = ParseDuration(parse.GetValue(MetadataTimeout), "--metadata-timeout"),
+                Debug = parse.GetValue(Debug),
+            };
+        }
     }
 }

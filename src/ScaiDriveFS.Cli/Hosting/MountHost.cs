@@ -79,6 +79,7 @@ internal sealed partial class MountHost
                 CacheDirectory = cacheDirectory,
                 Share = share?.Id,
                 ReadOnly = _settings.ReadOnly,
+                ListenForChangeNudges = _settings.Push,
             };
             if (_settings.CacheMaxBytes is { } max)
             {
@@ -93,6 +94,11 @@ internal sealed partial class MountHost
             if (_settings.PollInterval is { } poll)
             {
                 vfsOptions = vfsOptions with { ChangePollInterval = poll };
+            }
+
+            if (_settings.MetadataTimeout is { } ttl)
+            {
+                vfsOptions = vfsOptions with { AttributeTimeout = ttl, EntryTimeout = ttl, NegativeEntryTimeout = ttl };
             }
 
             await using VfsFileSystem fs = await VfsFileSystem.CreateAsync(client, vfsOptions, loggerFactory, cancellationToken);

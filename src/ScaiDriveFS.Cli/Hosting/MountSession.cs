@@ -25,6 +25,9 @@ internal sealed partial class MountSession
     // Guarded by _gate.
     private Task? _unmountTask;
 
+    // Completed once _unmountTask is set.
+    private readonly TaskCompletionSource _unmountStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     // Guarded by _gate: everyone who asked for the unmount and wants progress lines.
     private readonly List<Func<UnmountProgress, ValueTask>> _progressSinks = [];
 
@@ -87,18 +90,15 @@ internal sealed partial class MountSession
             task = _unmountTask ??= Task.Run(UnmountSequenceAsync, CancellationToken.None);
         }
 
+        _unmountStarted.TrySetResult();
+
         return task.WaitAsync(cancellationToken);
     }
 
     public async Task RunUntilUnmountedAsync()
     {
-        Task first;
-        lock (_gate)
-        {
-            first = _unmountTask is { } t ? t : _mount.Completion;
-        }
-
-        await Task.WhenAny(first, _mount.Completion);
+        // Either an unmount is asked for (control socket, signal) or the kernel mount goes away from outside.
+        await Task.WhenAny(_unmountStarted.Task, _mount.Completion);
         Task? sequence;
         lock (_gate)
         {

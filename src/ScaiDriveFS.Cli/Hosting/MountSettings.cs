@@ -13,5 +13,11 @@ internal sealed record MountSettings
     public bool AllowOther { get; init; }
     public TimeSpan? WriteBackDelay { get; init; }
     public TimeSpan? PollInterval { get; init; }
+
+    /// <summary>Keep the server's push connection (sync WebSocket) open for change nudges; false: poll only (--no-push).</summary>
+    public bool Push { get; init; } = true;
+
+    /// <summary>Kernel and core metadata timeouts (tests); null keeps the core's defaults.</summary>
+    public TimeSpan? MetadataTimeout { get; init; }
     public bool Debug { get; init; }
 }

@@ -170,10 +170,7 @@ public sealed class ChangeFollowerTests
         Assert.Equal(VfsErrorCode.NotFound, gone.Code);
     }
 
-    // Known race (closing note of issue 6): when the feed is read while this mount's own rename is still landing,
-    // the change is sometimes applied (ChangesApplied 1, about 1 run in 6) instead of ignored or deferred; what that
-    // costs beyond the extra work is not investigated yet. Remove the Skip with the fix.
-    [Fact(Skip = "known race: an own rename read from the feed while landing is applied in ~1/6 of runs")]
+    [Fact]
     public async Task OwnChangesComingBackCostNothing()
     {
         (VfsHarness h, RecordingNotifier kernel) = await StartAsync();
@@ -246,6 +243,55 @@ public sealed class ChangeFollowerTests
         Assert.True(Saw(kernel, VfsFileSystem.RootInode, "old.txt"));
     }
 
+    /// <summary>
+    /// An expired cursor is not a cold start: the rescan re-reads listings, while content cached before it stays
+    /// cached (read here with every server request failing) and following resumes at the head of the feed.
+    /// </summary>
+    [Fact]
+    public async Task ExpiredCursorRescanKeepsCachedContentAndResumesAtTheHead()
+    {
+        (VfsHarness h, RecordingNotifier _) = await StartAsync(socket: false);
+        await using VfsHarness __ = h;
+        ScaiDriveClient colleague = h.OtherClient();
+        byte[] content = Bytes(new string('k', 100_000));
+        await colleague.UploadSmallFileAsync(h.ShareId, null, "kept.txt", content);
+        var probe = new ChangeFollowerProbe(h.Fs);
+        await probe.PullNowAsync();
+        ulong inode = await h.Fs.InodeOfAsync("kept.txt");
+        ulong handle = await h.Fs.OpenAsync(inode, VfsOpenFlags.Read);
+        try
+        {
+            Assert.Equal(content, await h.Fs.ReadAllAsync(handle)); // now in the block cache
+
+            await colleague.UploadSmallFileAsync(h.ShareId, null, "other.txt", Bytes("x"));
+            await h.Server.CompactChangesAsync();
+            await probe.PullNowAsync();
+            Assert.Equal(1, probe.Rescans);
+            Assert.Contains("other.txt", (await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode)).Select(e => e.Name));
+            Assert.Equal((await h.Client.GetChangesAsync(h.ShareId, null, 1)).Cursor, probe.CursorOf(h.ShareId));
+
+            await h.Server.SetFaultsAsync(errorRate: 1);
+            try
+            {
+                Assert.Equal(content, await h.Fs.ReadAllAsync(handle));
+            }
+            finally
+            {
+                await h.Server.SetFaultsAsync();
+            }
+
+            // Following goes on from the head: a later change is read as a change, without another rescan.
+            await colleague.UploadSmallFileAsync(h.ShareId, null, "later.txt", Bytes("l"));
+            await probe.PullNowAsync();
+            Assert.Equal(1, probe.Rescans);
+            Assert.Contains("later.txt", (await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode)).Select(e => e.Name));
+        }
+        finally
+        {
+            await h.Fs.ReleaseAsync(handle);
+        }
+    }
+
     [Fact]
     public async Task WithoutTheSocketTheFeedIsPolled()
     {
@@ -292,6 +338,42 @@ public sealed class ChangeFollowerTests
             await WaitUntilAsync(async () => !await ExistsAsync(h.Fs, "open.txt"), "delete visible");
 
             Assert.Equal(Bytes("still here"), await h.Fs.ReadAllAsync(handle));
+        }
+        finally
+        {
+            await h.Fs.ReleaseAsync(handle);
+        }
+    }
+
+    /// <summary>
+    /// The other half of SEMANTICS.md's "deleted while open": what was read before the delete keeps being served; a part
+    /// never fetched cannot be, since the server no longer serves the content (ENOENT).
+    /// </summary>
+    [Fact]
+    public async Task AnOpenFileDeletedRemotelyFailsOnlyForPartsNeverFetched()
+    {
+        (VfsHarness h, RecordingNotifier _) = await StartAsync();
+        await using VfsHarness __ = h;
+        const int Size = 48 * 1024 * 1024;
+        byte[] content = new byte[Size];
+        new Random(6).NextBytes(content);
+        FileItem file = await h.OtherClient().UploadResumableAsync(new CreateUploadSessionRequest(h.ShareId, null, "big.bin", Size), new MemorySource(content));
+        await WaitUntilAsync(() => ExistsAsync(h.Fs, "big.bin"), "file visible");
+        ulong handle = await h.Fs.OpenAsync(await h.Fs.InodeOfAsync("big.bin"), VfsOpenFlags.Read);
+        try
+        {
+            byte[] head = new byte[4096];
+            Assert.Equal(head.Length, await h.Fs.ReadAsync(handle, 0, head));
+            Assert.Equal(content[..head.Length], head);
+
+            await h.OtherClient().DeleteFileAsync(file.Id);
+            await WaitUntilAsync(async () => !await ExistsAsync(h.Fs, "big.bin"), "delete visible");
+
+            Array.Clear(head);
+            Assert.Equal(head.Length, await h.Fs.ReadAsync(handle, 0, head));
+            Assert.Equal(content[..head.Length], head);
+            VfsException unfetched = await Assert.ThrowsAsync<VfsException>(async () => await h.Fs.ReadAsync(handle, 40L * 1024 * 1024, new byte[4096]));
+            Assert.Equal(VfsErrorCode.NotFound, unfetched.Code);
         }
         finally
         {

@@ -1,16 +1,21 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using ScaiDrive.Server.Infrastructure;
 using ScaiDrive.Server.Storage;
 
 namespace ScaiDrive.Server.Domain;
 
 /// <summary>
-/// Resumable uploads (§8, §21.3). Chunks are staged as <c>uploads/&lt;session&gt;/&lt;index&gt;.chunk</c>: a PUT streams
-/// to a temp file next to it and renames it into place, so a re-PUT is idempotent and parallel PUTs never see a
-/// half-written chunk. Dedup hints: when the create body lists <c>chunk_hashes</c>, chunks whose hash is in the
-/// 4 MiB chunk index of stored content are copied from the blob at once and reported as <c>existing_chunks</c>.
+/// Resumable uploads (§8, §21.3). All chunks of a session land in one file, <c>uploads/&lt;session&gt;/data</c>,
+/// created at the file's full size: a PUT hashes the body while writing it at the chunk's offset, then records the
+/// chunk in one transaction. A background hasher (<see cref="StagedUpload"/>) keeps the SHA-256 of the contiguous
+/// prefix, so <c>/complete</c> hashes only what is left and renames the file into the blob store. Dedup hints: when
+/// the create body lists <c>chunk_hashes</c>, chunks whose hash is in the 4 MiB chunk index of stored content are
+/// copied from the blob at once and reported as <c>existing_chunks</c>.
 /// </summary>
 internal sealed partial class Drive
 {
@@ -40,9 +45,74 @@ internal sealed partial class Drive
 
     public sealed record ChunkReceiptDto(int Index, long Size, string Sha256, int ReceivedChunksCount);
 
+    // Sessions with chunks in flight or a hasher running, by session ID; rebuilt from the database on first use.
+    private readonly ConcurrentDictionary<string, StagedUpload> _staged = new(StringComparer.Ordinal);
+
     private string StagingDir(string sessionId) => Path.Combine(_uploadRoot, sessionId);
 
-    private static string ChunkPath(string dir, int index) => Path.Combine(dir, index.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".chunk");
+    private string DataPath(string sessionId) => Path.Combine(StagingDir(sessionId), StagedUpload.DataFileName);
+
+    private StagedUpload Staged(UploadRow row) => _staged.GetOrAdd(row.Id, id => new StagedUpload(
+        DataPath(id), row.FileSize, row.ChunkSize, row.TotalChunks,
+        _db.Read(db => db.Query("SELECT idx FROM upload_chunks WHERE upload_id=$u", r => (int)r.GetInt64(0), ("$u", id)))));
+
+    /// <summary>A file in <c>uploads/</c> that exists only between a clean stop and the next start.</summary>
+    private const string CleanShutdownMarker = ".clean-shutdown";
+
+    /// <summary>Re-hashes the recorded chunks of one session after a crash; forgets those that do not match.</summary>
+    private void VerifyStagedChunks(string sessionId)
+    {
+        List<(int Index, long Size, string Sha)> chunks = _db.Read(db => db.Query(
+            "SELECT u.idx, u.size, u.sha256 FROM upload_chunks u WHERE u.upload_id=$u",
+            r => ((int)r.GetInt64(0), r.GetInt64(1), r.GetString(2)), ("$u", sessionId)));
+        long chunkSize = _db.Read(db => db.Scalar<long>("SELECT chunk_size FROM uploads WHERE id=$u", ("$u", sessionId)));
+        var bad = new List<int>();
+        string path = DataPath(sessionId);
+        if (!File.Exists(path))
+        {
+            bad.AddRange(chunks.Select(c => c.Index));
+        }
+        else
+        {
+            using SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.IndexChunkSize);
+            try
+            {
+                foreach ((int index, long size, string sha) in chunks)
+                {
+                    Span<byte> data = buffer.AsSpan(0, (int)size);
+                    int read = RandomAccess.Read(file, data, index * chunkSize);
+                    if (read != size || Convert.ToHexStringLower(SHA256.HashData(data)) != sha)
+                    {
+                        bad.Add(index);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        if (bad.Count > 0)
+        {
+            _db.Write(db =>
+            {
+                foreach (int index in bad)
+                {
+                    db.Exec("DELETE FROM upload_chunks WHERE upload_id=$u AND idx=$i", ("$u", sessionId), ("$i", index));
+                }
+            });
+        }
+    }
+
+    private void RetireStaged(string sessionId)
+    {
+        if (_staged.TryRemove(sessionId, out StagedUpload? staged))
+        {
+            staged.Retire();
+        }
+    }
 
     public async Task<UploadSessionDto> CreateUploadAsync(Caller caller, CreateUpload request, CancellationToken cancellationToken)
     {
@@ -115,12 +185,12 @@ internal sealed partial class Drive
             return db.QuerySingle($"SELECT {UploadColumns} FROM uploads WHERE id=$id", UploadRow.Read, ("$id", id))!;
         });
 
-        string dir = StagingDir(row.Id);
-        Directory.CreateDirectory(dir);
+        Directory.CreateDirectory(StagingDir(row.Id));
+        StagedUpload.CreateFile(DataPath(row.Id), row.FileSize);
         var existing = new List<int>();
         foreach ((int index, string blob, long offset, long length) in hits)
         {
-            string? sha = await CopyBlobRangeAsync(_blobs.PathOf(blob), offset, length, ChunkPath(dir, index), cancellationToken);
+            string? sha = await CopyBlobRangeAsync(_blobs.PathOf(blob), offset, length, DataPath(row.Id), (long)index * row.ChunkSize, cancellationToken);
             if (sha is not null)
             {
                 existing.Add(index);
@@ -152,55 +222,43 @@ internal sealed partial class Drive
 
     private string Expiry() => Time.Format(_time.GetUtcNow() + _options.UploadSessionLifetime);
 
-    /// <summary>Copies a blob range into a staged chunk, verifying it still hashes as indexed; null when the blob is gone.</summary>
-    private static async Task<string?> CopyBlobRangeAsync(string blobPath, long offset, long length, string target, CancellationToken cancellationToken)
+    /// <summary>Copies a blob range into the session file at <paramref name="at"/>, verifying it still hashes as indexed; null when the blob is gone.</summary>
+    private static async Task<string?> CopyBlobRangeAsync(string blobPath, long offset, long length, string target, long at, CancellationToken cancellationToken)
     {
         try
         {
             await using FileStream source = BlobStore.OpenRead(blobPath);
             source.Position = offset;
-            string temp = target + ".tmp" + Guid.NewGuid().ToString("N");
-            string sha;
-            await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            using SafeFileHandle output = File.OpenHandle(target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
+            try
             {
-                sha = await CopyHashedAsync(source, output, length, cancellationToken);
+                long done = 0;
+                while (done < length)
+                {
+                    int read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(length - done, BlobStore.CopyBufferSize)), cancellationToken);
+                    if (read == 0)
+                    {
+                        throw new EndOfStreamException();
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    await RandomAccess.WriteAsync(output, buffer.AsMemory(0, read), at + done, cancellationToken);
+                    done += read;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            File.Move(temp, target, overwrite: true);
-            return sha;
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
         catch (FileNotFoundException)
         {
             return null;
         }
-    }
-
-    private static async Task<string> CopyHashedAsync(Stream source, Stream output, long length, CancellationToken cancellationToken)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
-        try
-        {
-            long left = length;
-            while (left > 0)
-            {
-                int read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(left, BlobStore.CopyBufferSize)), cancellationToken);
-                if (read == 0)
-                {
-                    throw new EndOfStreamException();
-                }
-
-                hash.AppendData(buffer, 0, read);
-                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                left -= read;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>The caller's session if it is still usable; 404 for others' sessions, 410 once expired.</summary>
@@ -216,6 +274,7 @@ internal sealed partial class Drive
         if (row.Status == "active" && Time.Parse(row.ExpiresAt) <= _time.GetUtcNow())
         {
             db.Exec("UPDATE uploads SET status='expired' WHERE id=$id", ("$id", row.Id));
+            RetireStaged(row.Id);
             DeleteStaging(row.Id);
             throw new ApiException(410, "UPLOAD_SESSION_EXPIRED", $"Upload session {sessionId} expired");
         }
@@ -263,44 +322,42 @@ internal sealed partial class Drive
             chunks.Sum(c => c.Size), row.CreatedAt, row.ExpiresAt);
     }
 
-    /// <summary>Streams one chunk to disk (never buffered whole), checks its size and optional SHA-256, then records it.</summary>
-    public async Task<ChunkReceiptDto> PutChunkAsync(Caller caller, string sessionId, int index, Stream body, string? expectedSha, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams one chunk into the session file at its offset (never buffered whole), hashing it on the way; checks its
+    /// size and optional SHA-256, then records it in one transaction.
+    /// </summary>
+    public async Task<ChunkReceiptDto> PutChunkAsync(Caller caller, string sessionId, int index, PipeReader body, string? expectedSha, CancellationToken cancellationToken)
     {
-        UploadRow row = _db.Write(db => RequireUpload(db, caller, sessionId));
+        UploadRow row = _db.Read(db => RequireUpload(db, caller, sessionId));
         if (index < 0 || index >= row.TotalChunks)
         {
             throw ApiException.BadRequest("INVALID_CHUNK_INDEX", $"Chunk index {index} is outside 0..{row.TotalChunks - 1}");
         }
 
-        long expected = row.ExpectedSize(index);
-        string dir = StagingDir(row.Id);
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $"{index}.tmp{Guid.NewGuid():N}");
-        string sha;
-        long size = 0;
+        StagedUpload staged = Staged(row);
+        if (!staged.TryBeginWrite(index, out bool wasReceived))
+        {
+            throw new ApiException(409, "UPLOAD_COMPLETING", $"Upload session {sessionId} is being completed; chunks can no longer change");
+        }
+
+        bool received = false;
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
-            try
+            if (wasReceived)
             {
-                await using var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
-                int read;
-                while ((read = await ReadFullAsync(body, buffer.AsMemory(0, BlobStore.CopyBufferSize), cancellationToken)) > 0)
-                {
-                    size += read;
-                    if (size > expected)
-                    {
-                        break;
-                    }
-
-                    hash.AppendData(buffer, 0, read);
-                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                }
+                // Until the new bytes are verified the chunk is not received, so a write that dies half-way is never trusted.
+                _db.Write(db => db.Exec("DELETE FROM upload_chunks WHERE upload_id=$u AND idx=$i", ("$u", row.Id), ("$i", index)));
             }
-            finally
+
+            long expected = staged.Length(index);
+            long offset = staged.Offset(index);
+            string sha;
+            long size = 0;
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            using (SafeFileHandle output = staged.OpenForWrite())
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                size = await ReceiveChunkAsync(body, output, offset, expected, hash, cancellationToken);
+                sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             }
 
             if (size != expected)
@@ -308,7 +365,6 @@ internal sealed partial class Drive
                 throw ApiException.Validation("body", $"Chunk {index} must be exactly {expected} bytes");
             }
 
-            sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (expectedSha is not null && !string.Equals(expectedSha.Trim(), sha, StringComparison.OrdinalIgnoreCase))
             {
                 throw new ApiException(422, "CHECKSUM_MISMATCH", $"Chunk {index} hashes to {sha}, not {expectedSha}")
@@ -317,142 +373,195 @@ internal sealed partial class Drive
                 };
             }
 
-            File.Move(temp, ChunkPath(dir, index), overwrite: true);
+            int count = _db.Write(db =>
+            {
+                RequireUpload(db, caller, sessionId);
+                db.Exec("INSERT OR REPLACE INTO upload_chunks(upload_id, idx, size, sha256) VALUES ($u, $i, $s, $h)",
+                    ("$u", row.Id), ("$i", index), ("$s", size), ("$h", sha));
+                db.Exec("UPDATE uploads SET expires_at=$e WHERE id=$id", ("$e", Expiry()), ("$id", row.Id));
+                return (int)db.Scalar<long>("SELECT COUNT(*) FROM upload_chunks WHERE upload_id=$u", ("$u", row.Id));
+            });
+            received = true;
+            return new ChunkReceiptDto(index, size, sha, count);
         }
-        catch
+        finally
         {
-            File.Delete(temp);
-            throw;
+            staged.EndWrite(index, received);
         }
-
-        int count = _db.Write(db =>
-        {
-            RequireUpload(db, caller, sessionId);
-            db.Exec("INSERT OR REPLACE INTO upload_chunks(upload_id, idx, size, sha256) VALUES ($u, $i, $s, $h)",
-                ("$u", row.Id), ("$i", index), ("$s", size), ("$h", sha));
-            db.Exec("UPDATE uploads SET expires_at=$e WHERE id=$id", ("$e", Expiry()), ("$id", row.Id));
-            return (int)db.Scalar<long>("SELECT COUNT(*) FROM upload_chunks WHERE upload_id=$u", ("$u", row.Id));
-        });
-        return new ChunkReceiptDto(index, size, sha, count);
     }
 
     /// <summary>
-    /// Fills <paramref name="buffer"/> from a request body (Kestrel hands out a few KiB per read), so hashing and the
-    /// unbuffered file write work on large pieces: one syscall per MiB instead of hundreds per chunk.
+    /// Once this much of a chunk is buffered in the request pipe it is hashed and written in one vectored write. Kestrel
+    /// stops reading the socket at 1 MiB buffered (MaxRequestBufferSize), so this must stay below that.
     /// </summary>
-    private static async ValueTask<int> ReadFullAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)
+    private const int ChunkWriteBatch = 512 * 1024;
+
+    /// <summary>
+    /// Hashes and writes a chunk body straight from the request pipe's buffers (no copy into a buffer of ours): the
+    /// pieces are appended to the hash and handed to one <c>pwritev</c> per batch. Returns the body's length, counting
+    /// only up to the first batch that passes <paramref name="expected"/> (the caller rejects any length but that).
+    /// </summary>
+    private static async Task<long> ReceiveChunkAsync(
+        PipeReader body, SafeFileHandle output, long offset, long expected, IncrementalHash hash, CancellationToken cancellationToken)
     {
-        int total = 0;
-        while (total < buffer.Length)
+        var pieces = new List<ReadOnlyMemory<byte>>(ChunkWriteBatch / 4096 + 8);
+        long size = 0;
+        while (true)
         {
-            int read = await body.ReadAsync(buffer[total..], cancellationToken);
-            if (read == 0)
+            ReadResult result = await body.ReadAsync(cancellationToken);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            if (!result.IsCompleted && buffer.Length < ChunkWriteBatch)
             {
-                break;
+                body.AdvanceTo(buffer.Start, buffer.End);
+                continue;
             }
 
-            total += read;
-        }
+            if (size + buffer.Length > expected)
+            {
+                size += buffer.Length;
+                body.AdvanceTo(buffer.End);
+                return size;
+            }
 
-        return total;
+            if (!buffer.IsEmpty)
+            {
+                pieces.Clear();
+                foreach (ReadOnlyMemory<byte> piece in buffer)
+                {
+                    hash.AppendData(piece.Span);
+                    pieces.Add(piece);
+                }
+
+                await RandomAccess.WriteAsync(output, pieces, offset + size, cancellationToken);
+                size += buffer.Length;
+            }
+
+            body.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return size;
+            }
+        }
     }
 
     /// <summary>
-    /// Concatenates the staged chunks into a blob (checking the whole-file checksum), then in one transaction creates
-    /// the file or adds a version to <c>replace_file_id</c>. Completing a completed session answers the same file again.
+    /// Seals the session file (the hasher's running SHA-256 plus whatever is left, checked against the whole-file
+    /// checksum), then in one transaction renames it into the blob store and creates the file or adds a version to
+    /// <c>replace_file_id</c>. Completing a completed session answers the same file again.
     /// </summary>
     public async Task<FileDto> CompleteUploadAsync(Caller caller, string sessionId, CancellationToken cancellationToken)
     {
-        UploadRow row = _db.Write(db => RequireUpload(db, caller, sessionId, allowFinished: true));
+        UploadRow row = _db.Read(db => RequireUpload(db, caller, sessionId, allowFinished: true));
         if (row.Status == "completed")
         {
             return GetFile(caller, row.ResultFileId!);
         }
 
-        UploadSessionDto state = _db.Read(db => ToDto(db, row));
-        if (state.MissingChunks.Count > 0)
-        {
-            throw new ApiException(409, "UPLOAD_INCOMPLETE", $"{state.MissingChunks.Count} chunk(s) missing",
-                new Dictionary<string, object> { ["missing_chunks"] = state.MissingChunks });
-        }
-
-        string dir = StagingDir(row.Id);
-        List<IndexedChunk>? known = row.ChunkSize != BlobStore.IndexChunkSize ? null : _db.Read(db => db.Query(
-            "SELECT sha256, idx, size FROM upload_chunks WHERE upload_id=$u ORDER BY idx",
-            r => new IndexedChunk(r.GetString(0), r.GetInt64(1) * BlobStore.IndexChunkSize, r.GetInt64(2)),
-            ("$u", row.Id)));
-        await using BlobWriter writer = known is null ? _blobs.CreateWriter() : _blobs.CreateWriter(known);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
+        StagedUpload staged = Staged(row);
+        await staged.CompleteGate.WaitAsync(cancellationToken);
         try
         {
-            for (int i = 0; i < row.TotalChunks; i++)
+            // A completion that overlapped this one (a retry after a lost answer) may have finished meanwhile.
+            row = _db.Read(db => RequireUpload(db, caller, sessionId, allowFinished: true));
+            if (row.Status == "completed")
             {
-                await using FileStream chunk = BlobStore.OpenRead(ChunkPath(dir, i));
-                int read;
-                while ((read = await chunk.ReadAsync(buffer.AsMemory(0, BlobStore.CopyBufferSize), cancellationToken)) > 0)
+                return GetFile(caller, row.ResultFileId!);
+            }
+
+            var missing = new List<int>();
+            SealedContent content = await staged.SealAsync(missing, cancellationToken)
+                ?? throw new ApiException(409, "UPLOAD_INCOMPLETE", $"{missing.Count} chunk(s) missing",
+                    new Dictionary<string, object> { ["missing_chunks"] = missing });
+            FileDto result;
+            bool published = false;
+            try
+            {
+                result = Publish(caller, row, staged, content);
+                published = true;
+            }
+            finally
+            {
+                if (!published)
                 {
-                    await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    staged.Unseal();
                 }
             }
+
+            RetireStaged(row.Id);
+            DeleteStaging(row.Id);
+            return result;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            staged.CompleteGate.Release();
         }
+    }
 
-        StoredBlobInfo info = await writer.FinishAsync(cancellationToken);
-        if (info.Size != row.FileSize)
+    private FileDto Publish(Caller caller, UploadRow row, StagedUpload staged, SealedContent content)
+    {
+        if (row.Checksum is not null && row.Checksum != content.Sha256)
         {
-            throw new ApiException(409, "UPLOAD_INCOMPLETE", $"Staged chunks hold {info.Size} bytes, expected {row.FileSize}");
-        }
-
-        if (row.Checksum is not null && row.Checksum != writer.Sha256)
-        {
-            throw new ApiException(422, "CHECKSUM_MISMATCH", $"Uploaded content hashes to {writer.Sha256}, not {row.Checksum}")
+            throw new ApiException(422, "CHECKSUM_MISMATCH", $"Uploaded content hashes to {content.Sha256}, not {row.Checksum}")
             {
                 ValidationErrors = [new ValidationError(["body", "checksum_sha256"], "File checksum mismatch", "checksum_mismatch")],
             };
         }
 
-        FileDto result = Mutate((db, changes) =>
+        // With 4 MiB chunks the dedup index is exactly the chunk hashes recorded as they arrived.
+        IReadOnlyList<IndexedChunk> chunks = content.IndexChunks ?? _db.Read(db => db.Query(
+            "SELECT sha256, idx, size FROM upload_chunks WHERE upload_id=$u ORDER BY idx",
+            r => new IndexedChunk(r.GetString(0), r.GetInt64(1) * BlobStore.IndexChunkSize, r.GetInt64(2)),
+            ("$u", row.Id)));
+        return Mutate((db, changes) =>
         {
-            UploadRow current = RequireUpload(db, caller, sessionId, allowFinished: true);
+            UploadRow current = RequireUpload(db, caller, row.Id, allowFinished: true);
             if (current.Status == "completed")
             {
                 return ToDto(db, GetFileRow(db, current.ResultFileId!)!);
             }
 
-            FileRow file;
-            string changeType;
+            string? parent = null;
+            FileRow? target = null;
             if (row.ReplaceFileId is not null)
             {
-                FileRow target = RequireFile(db, caller, row.ReplaceFileId, Perm.Write);
+                target = RequireFile(db, caller, row.ReplaceFileId, Perm.Write);
                 CheckBaseVersion(target, row.BaseVersionId);
-                CheckQuota(db, target.ShareId, info.Size - target.Size);
-                StoredBlob stored = writer.PublishUnderGate();
-                IndexChunks(db, stored);
-                file = AddVersionUnsynchronized(db, caller, target, stored.Sha256, stored.Size);
-                changeType = "updated";
+                CheckQuota(db, target.ShareId, content.Size - target.Size);
             }
             else
             {
-                string? parent = RequireContainer(db, caller, row.ShareId, row.FolderId, Perm.Create);
+                parent = RequireContainer(db, caller, row.ShareId, row.FolderId, Perm.Create);
                 CheckNoSibling(db, row.ShareId, parent, row.FileName, null);
-                CheckQuota(db, row.ShareId, info.Size);
-                StoredBlob stored = writer.PublishUnderGate();
-                IndexChunks(db, stored);
-                file = InsertFileUnsynchronized(db, caller, row.ShareId, parent, row.FileName, row.MimeType, stored.Sha256, stored.Size);
-                changeType = "created";
+                CheckQuota(db, row.ShareId, content.Size);
             }
 
-            db.Exec("UPDATE uploads SET status='completed', result_file_id=$f WHERE id=$id", ("$f", file.Id), ("$id", row.Id));
-            db.Exec("DELETE FROM upload_chunks WHERE upload_id=$id", ("$id", row.Id));
-            FileDto dto = ToDto(db, file);
-            AppendFileChange(db, changes, changeType, dto, changeType == "updated" ? dto.Path : null, caller);
-            return dto;
+            // Under the gate, in the transaction that makes a version point at it, so blob GC cannot race it.
+            bool moved = _blobs.PublishFile(staged.Path, content.Sha256);
+            try
+            {
+                var stored = new StoredBlob(content.Sha256, content.Size, chunks);
+                IndexChunks(db, stored);
+                FileRow file = target is not null
+                    ? AddVersionUnsynchronized(db, caller, target, stored.Sha256, stored.Size)
+                    : InsertFileUnsynchronized(db, caller, row.ShareId, parent, row.FileName, row.MimeType, stored.Sha256, stored.Size);
+                string changeType = target is not null ? "updated" : "created";
+                db.Exec("UPDATE uploads SET status='completed', result_file_id=$f WHERE id=$id", ("$f", file.Id), ("$id", row.Id));
+                db.Exec("DELETE FROM upload_chunks WHERE upload_id=$id", ("$id", row.Id));
+                FileDto dto = ToDto(db, file);
+                AppendFileChange(db, changes, changeType, dto, changeType == "updated" ? dto.Path : null, caller);
+                return dto;
+            }
+            catch
+            {
+                if (moved)
+                {
+                    // The transaction rolls back: give the session its file back so a retry can complete it.
+                    _blobs.Unpublish(staged.Path, content.Sha256);
+                }
+
+                throw;
+            }
         });
-        DeleteStaging(row.Id);
-        return result;
     }
 
     public void AbortUpload(Caller caller, string sessionId)
@@ -463,6 +572,7 @@ internal sealed partial class Drive
             db.Exec("UPDATE uploads SET status='aborted' WHERE id=$id", ("$id", row.Id));
             db.Exec("DELETE FROM upload_chunks WHERE upload_id=$id", ("$id", row.Id));
         });
+        RetireStaged(sessionId);
         DeleteStaging(sessionId);
     }
 }

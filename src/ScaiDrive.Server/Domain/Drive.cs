@@ -71,7 +71,11 @@ internal sealed partial class Drive : IDisposable
         return tenantId;
     }
 
-    /// <summary>Drops staged chunks of sessions that can no longer complete (finished, aborted, expired or unknown).</summary>
+    /// <summary>
+    /// Drops the session files of sessions that can no longer complete (finished, aborted, expired or unknown). After a
+    /// crash (no clean-shutdown marker), also re-hashes every recorded chunk of the live sessions and forgets those whose
+    /// bytes did not reach the disk, so the client's resume sends them again: chunk writes are not fsync'd one by one.
+    /// </summary>
     private void SweepStaging()
     {
         HashSet<string> live = _db.Read(db => db.Query(
@@ -83,8 +87,19 @@ internal sealed partial class Drive : IDisposable
                 Directory.Delete(dir, recursive: true);
             }
         }
-    }
 
+        string marker = Path.Combine(_uploadRoot, CleanShutdownMarker);
+        if (!File.Exists(marker))
+        {
+            foreach (string sessionId in live)
+            {
+                VerifyStagedChunks(sessionId);
+            }
+        }
+
+        // From now on a crash must be detectable: the marker comes back only with a clean Dispose.
+        File.Delete(marker);
+    }
     public static string GuessMimeType(string name) =>
         s_contentTypes.TryGetContentType(name, out string? type) ? type : "application/octet-stream";
 
@@ -97,7 +112,24 @@ internal sealed partial class Drive : IDisposable
         return result;
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        foreach (string sessionId in _staged.Keys)
+        {
+            RetireStaged(sessionId);
+        }
+
+        _db.Dispose();
+        try
+        {
+            // Chunks written so far are in the page cache, which survives a clean stop: no need to verify them at start.
+            File.WriteAllBytes(Path.Combine(_uploadRoot, CleanShutdownMarker), []);
+        }
+        catch (IOException)
+        {
+            // The next start verifies the staged chunks instead.
+        }
+    }
 
     private static JsonElement ToElement(object value) => JsonSerializer.SerializeToElement(value, Json.Options);
 }

@@ -41,7 +41,7 @@ internal static class UploadEndpoints
             }
 
             string? sha = context.Request.Headers["X-Chunk-SHA256"].FirstOrDefault();
-            return Json.Ok(await drive.PutChunkAsync(AuthenticationMiddleware.CallerOf(context), sessionId, chunk, context.Request.Body, sha, context.RequestAborted));
+            return Json.Ok(await drive.PutChunkAsync(AuthenticationMiddleware.CallerOf(context), sessionId, chunk, context.Request.BodyReader, sha, context.RequestAborted));
         });
         app.MapPost("/api/v1/uploads/{sessionId}/complete", async (HttpContext context, Drive drive, string sessionId) =>
         {

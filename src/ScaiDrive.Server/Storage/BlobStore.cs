@@ -57,6 +57,26 @@ internal sealed class BlobStore
         File.Move(tempPath, target, overwrite: true);
     }
 
+    /// <summary>
+    /// Moves a sealed, fsync'd resumable-upload session file into place (same filesystem: a rename, no copy). False
+    /// when the same content is already stored; the session file is then left for its owner to delete.
+    /// </summary>
+    internal bool PublishFile(string path, string sha256)
+    {
+        string target = PathOf(sha256);
+        if (File.Exists(target))
+        {
+            return false;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(path, target, overwrite: false);
+        return true;
+    }
+
+    /// <summary>Undoes <see cref="PublishFile"/> when the transaction that was to point at the blob fails.</summary>
+    internal void Unpublish(string path, string sha256) => File.Move(PathOf(sha256), path, overwrite: false);
+
     public void Delete(string sha256)
     {
         string path = PathOf(sha256);

@@ -184,7 +184,11 @@ public sealed class EarlyChunkSendTests
         await using VfsHarness h = await VfsHarness.StartAsync(server: server);
         byte[] content = Eventually.Bytes((Chunk * 10) + 3, 76);
         (_, ulong handle) = await h.Fs.CreateFileAsync(VfsFileSystem.RootInode, "plain.bin", 0x1A4, VfsOpenFlags.Write, Ct);
-        await WriteAsync(h, handle, content, 0, content.Length);
+        await WriteAsync(h, handle, content, 0, 5L * Chunk);
+
+        // Until it needs the PATCH, the sender cannot know: it opens a session and sends.
+        await WaitForReceivedAsync(h, 1);
+        await WriteAsync(h, handle, content, 5L * Chunk, content.Length);
         await h.Fs.FlushAsync(handle, Ct);
         await h.Fs.FsyncAsync(handle, Ct);
         await h.Fs.ReleaseAsync(handle, Ct);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ScaiDrive.Client;
 
@@ -12,6 +13,7 @@ internal sealed partial class UploadQueue
 {
     // Bounds an abandoned POST that never answers (the client's own attempt timeouts normally end it much sooner).
     private static readonly TimeSpan s_postTimeout = TimeSpan.FromMinutes(5);
+    private const int MaxRememberedSends = 32;
 
     private readonly List<SmallPost> _posts = []; // guarded by _gate: POSTs in flight or abandoned and not settled yet
 
@@ -19,6 +21,22 @@ internal sealed partial class UploadQueue
     private async Task<FileItem> PostSmallAsync(Entry entry, Snapshot snapshot, UploadTarget target, StagedFileUploadSource source, string sha, CancellationToken cancellationToken)
     {
         byte[] buffer = await source.ReadAllPooledAsync(cancellationToken);
+        if (snapshot.Request.ContentHash is not null)
+        {
+            // The façade's background hash is a hint, and a multipart POST carries no checksum for the server to catch
+            // a stale one: what identifies this POST's file later (invariants 2 and 3) must be the bytes really sent.
+            string sent = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)source.Length)));
+            if (!SameSha(sent, sha))
+            {
+                sha = sent;
+                lock (_gate)
+                {
+                    entry.AttemptedSha256 = sent;
+                    RememberSentUnsynchronized(entry, sent);
+                }
+            }
+        }
+
         var post = new SmallPost(entry, snapshot, target, sha);
         lock (_gate)
         {
@@ -130,16 +148,24 @@ internal sealed partial class UploadQueue
     /// </summary>
     private async Task WaitForAbandonedAsync(Entry entry, CancellationToken cancellationToken)
     {
-        Task[] settling;
+        SmallPost[] posts;
         lock (_gate)
         {
-            settling = [.. _posts.Where(p => p.Entry == entry && p.Abandoned).Select(p => p.Settled.Task)];
+            posts = [.. _posts.Where(p => p.Entry == entry && p.Abandoned && !p.Settled.Task.IsCompleted)];
         }
 
-        if (settling.Length == 0)
+        if (posts.Length == 0)
         {
             return;
         }
+
+        foreach (SmallPost post in posts)
+        {
+            // Whatever the key's POSTs created is unwanted now; what the server has already committed goes at once.
+            await TrashIfLandedAsync(post.Target, post.Sha);
+        }
+
+        Task[] settling = [.. posts.Select(p => p.Settled.Task)];
 
         try
         {
@@ -205,6 +231,7 @@ internal sealed partial class UploadQueue
                 else
                 {
                     RememberLandedUnsynchronized(key, created);
+                    MarkUnreportedUnsynchronized(entry, post.Target, created.Id);
                     entry.Request = ApplyLandedUnsynchronized(entry.Request);
                     rebased = true;
                     SignalChangedUnsynchronized();
@@ -275,6 +302,45 @@ internal sealed partial class UploadQueue
         cancellationToken.ThrowIfCancellationRequested();
         await DeleteQuietlyAsync(existing.Id);
         return true;
+    }
+
+    /// <summary>
+    /// The queue made <paramref name="fileId"/> the key's file on its own (an abandoned POST's file, a landed generation
+    /// superseded before it was reported) while the façade asked for a new file at <paramref name="askedFor"/>: the
+    /// façade does not know that ID, so an unlink or a move of the key must trash it (see CancelAsync, RetargetAsync).
+    /// </summary>
+    private static void MarkUnreportedUnsynchronized(Entry entry, UploadTarget askedFor, FileId fileId)
+    {
+        if (askedFor.ReplaceFileId is null || askedFor.ReplaceFileId == entry.UnreportedFileId)
+        {
+            entry.UnreportedFileId = fileId;
+        }
+    }
+
+    /// <summary>
+    /// Every generation a key sent may have been committed although its run was cancelled (a POST, or a session's
+    /// complete call, answered after the cancel), not only the last one: a conflict with any of them is a conflict with
+    /// ourselves, to be rebased, never a reason for a conflict copy.
+    /// </summary>
+    private static void RememberSentUnsynchronized(Entry entry, string sha)
+    {
+        if (!entry.SentSha256.Contains(sha, StringComparer.OrdinalIgnoreCase))
+        {
+            if (entry.SentSha256.Count >= MaxRememberedSends)
+            {
+                entry.SentSha256.RemoveAt(0);
+            }
+
+            entry.SentSha256.Add(sha);
+        }
+    }
+
+    private bool SentEarlier(Entry entry, string? sha)
+    {
+        lock (_gate)
+        {
+            return sha is not null && entry.SentSha256.Contains(sha, StringComparer.OrdinalIgnoreCase);
+        }
     }
 
     /// <summary>The key's landed file or the file its pending request replaces is <paramref name="fileId"/>.</summary>

@@ -79,6 +79,7 @@ internal sealed partial class UploadQueue
         lock (_gate)
         {
             entry.AttemptedSha256 = sha;
+            RememberSentUnsynchronized(entry, sha);
         }
 
         if (session is { } early)
@@ -106,6 +107,7 @@ internal sealed partial class UploadQueue
                 lock (_gate)
                 {
                     entry.AttemptedSha256 = sha;
+                    RememberSentUnsynchronized(entry, sha);
                     stale = entry.SessionGeneration == request.Generation ? entry.SessionId : null;
                     entry.SessionId = null;
                 }
@@ -145,7 +147,7 @@ internal sealed partial class UploadQueue
                     continue;
                 }
 
-                if (existing is not null && conflictOf is null && (abandoned == false || SameSha(existing.ChecksumSha256, snapshot.PreviousSha256) || IsOurs(request.Key, existing)))
+                if (existing is not null && conflictOf is null && (abandoned == false || SameSha(existing.ChecksumSha256, snapshot.PreviousSha256) || SentEarlier(entry, existing.ChecksumSha256) || IsOurs(request.Key, existing)))
                 {
                     // Our own earlier generation landed (a cancelled upload that the server had already committed).
                     target = target with { ReplaceFileId = existing.Id, BaseVersionId = existing.VersionId };
@@ -169,7 +171,7 @@ internal sealed partial class UploadQueue
                     return (current, target);
                 }
 
-                if (SameSha(current.ChecksumSha256, snapshot.PreviousSha256) || IsOurs(request.Key, current))
+                if (SameSha(current.ChecksumSha256, snapshot.PreviousSha256) || SentEarlier(entry, current.ChecksumSha256) || IsOurs(request.Key, current))
                 {
                     // The version that moved on is one we made: rebase instead of forking.
                     target = target with { BaseVersionId = current.VersionId };
@@ -286,6 +288,11 @@ internal sealed partial class UploadQueue
                 throw new OperationCanceledException("superseded while resolving a conflict", cancellationToken);
             }
 
+            if (conflictOf is null && target.ReplaceFileId is { } adopted)
+            {
+                MarkUnreportedUnsynchronized(entry, entry.Request.Target, adopted);
+            }
+
             entry.Request = entry.Request with { Target = target };
             entry.ConflictOf = conflictOf;
             entry.SessionId = null;
@@ -349,6 +356,7 @@ internal sealed partial class UploadQueue
             {
                 // Same place, newer content: the newer generation becomes a new version of what just landed.
                 RememberLandedUnsynchronized(request.Key, item);
+                MarkUnreportedUnsynchronized(entry, finalTarget, item.Id);
                 entry.Request = ApplyLandedUnsynchronized(entry.Request);
             }
             else if (finalTarget.ReplaceFileId is null)

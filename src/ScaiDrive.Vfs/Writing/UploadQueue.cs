@@ -381,11 +381,28 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         Entry? entry;
         CancellationTokenSource? toCancel = null;
         UploadSessionId? toAbort = null;
+        FileId? toTrash = null;
         lock (_gate)
         {
-            if (!_entries.TryGetValue(key, out entry) || entry.Request.Target == target)
+            if (!_entries.TryGetValue(key, out entry))
             {
                 return;
+            }
+
+            // "New file at the same place" is what the façade says for a file the queue has already made the key's.
+            target = ApplyLandedUnsynchronized(entry.Request with { Target = target }).Target;
+            if (entry.Request.Target == target)
+            {
+                return;
+            }
+
+            if (entry.UnreportedFileId is { } orphan && target.ReplaceFileId != orphan)
+            {
+                // The file the queue adopted for the key stays at the old place, unknown to the façade: it goes to the
+                // trash, and the key uploads to its new place afresh (not as a version of what was trashed).
+                toTrash = orphan;
+                entry.UnreportedFileId = null;
+                _landed.Remove(key);
             }
 
             entry.Request = entry.Request with { Target = target };
@@ -409,6 +426,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         if (toAbort is { } session)
         {
             await AbortQuietlyAsync(session);
+        }
+
+        if (toTrash is { } trash)
+        {
+            LogAbandonedTrashed(key, trash, target.Name);
+            await DeleteQuietlyAsync(trash);
         }
 
         Schedule(entry);
@@ -448,7 +471,21 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         {
             // The cancelled run trashes whatever it may have landed; the unlink is only complete once it has.
             await run.WaitAsync(cancellationToken);
-            await WaitForAbandonedAsync(entry, cancellationToken);
+        }
+
+        // So is a file that an earlier abandoned POST of the key (a Hold, a newer generation) may still create, and a
+        // file the queue made the key's without telling the façade (which therefore cannot trash it itself).
+        await WaitForAbandonedAsync(entry, cancellationToken);
+        FileId? unreported;
+        lock (_gate)
+        {
+            unreported = entry.UnreportedFileId;
+        }
+
+        if (unreported is { } orphan)
+        {
+            LogAbandonedTrashed(key, orphan, entry.Request.Target.Name);
+            await DeleteQuietlyAsync(orphan);
         }
 
         await RemoveRecordAsync(entry, cancellationToken);
@@ -957,6 +994,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public string? AttemptedSha256;
         public string? ConflictOf;
         public FileId? StrayFileId;
+
+        /// <summary>A file the queue made this key's without the façade knowing its ID (see MarkUnreportedUnsynchronized).</summary>
+        public FileId? UnreportedFileId;
+
+        /// <summary>SHA-256 of the generations this entry sent (recent ones; see RememberSentUnsynchronized).</summary>
+        public readonly List<string> SentSha256 = [];
         public long BytesUploaded;
         public TaskCompletionSource<FileItem?>? Completion;
 

@@ -188,8 +188,15 @@ internal sealed partial class EarlyChunkSender
         }
 
         _state = State.Aborted;
-        _cts.Cancel();
         UploadSession? session = _session;
+        _work.RemoveAll(static t => t.IsCompleted);
+        if (session is null && _work.Count == 0)
+        {
+            // Nothing was started (a small file's close): nothing to cancel or delete.
+            return;
+        }
+
+        _cts.Cancel();
         Task[] work = [.. _work];
         LogAborted(session?.Id.Value, reason);
         _abort = Task.Run(async () =>

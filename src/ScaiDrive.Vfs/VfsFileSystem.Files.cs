@@ -484,7 +484,8 @@ public sealed partial class VfsFileSystem
             request = new UploadRequest(staged.Key, target, staged.Path, staged.Length, node.Generation + 1)
             {
                 ContentHash = staged.SequentialHashOfCurrentContent,
-                EarlySession = staged.DetachEarlySession(target),
+                // An empty file's flush (dd and shells open, dup2 and close before writing) keeps the sender.
+                EarlySession = staged.Length == 0 ? null : staged.DetachEarlySession(target),
             };
         }
 
@@ -504,7 +505,7 @@ public sealed partial class VfsFileSystem
     {
         lock (_gate)
         {
-            return node.Unlinked || node.Detached || node.Parent is null || node.FileId is not null || node.PendingRequest is not null
+            return node.Unlinked || node.Detached || node.Parent is null || node.FileId is not null
                 ? null
                 : TargetOfUnsynchronized(node);
         }

@@ -90,6 +90,9 @@ public sealed class EarlyChunkSendTests
         await using VfsHarness h = await VfsHarness.StartAsync();
         byte[] content = Eventually.Bytes((Chunk * 7) + 12345, 71);
         (_, ulong handle) = await h.Fs.CreateFileAsync(VfsFileSystem.RootInode, "early.bin", 0x1A4, VfsOpenFlags.Write, Ct);
+
+        // dd and shells open, dup2 and close the first descriptor before writing: a flush of the empty file.
+        await h.Fs.FlushAsync(handle, Ct);
         await WriteAsync(h, handle, content, 0, 5L * Chunk);
 
         // The handle is open and nothing was flushed: chunks are on the server already.
@@ -110,6 +113,7 @@ public sealed class EarlyChunkSendTests
         UploadSession done = await h.Client.GetUploadSessionAsync(early.Id, Ct);
         Assert.Equal("completed", done.Status);
         Assert.Equal(content.Length, done.FileSize);
+        Assert.Single(await h.Client.ListVersionsAsync(file.Id, Ct));
         await AssertNoActiveSessionAsync(h);
     }
 

@@ -353,8 +353,20 @@ internal sealed partial class Drive
             long offset = staged.Offset(index);
             string sha;
             long size = 0;
+            SafeFileHandle output;
+            try
+            {
+                output = staged.OpenForWrite();
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Aborted or completed meanwhile: answer as for any request to a finished session.
+                _db.Read(db => RequireUpload(db, caller, sessionId));
+                throw;
+            }
+
+            using (output)
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-            using (SafeFileHandle output = staged.OpenForWrite())
             {
                 size = await ReceiveChunkAsync(body, output, offset, expected, hash, cancellationToken);
                 sha = Convert.ToHexStringLower(hash.GetHashAndReset());

@@ -233,14 +233,14 @@ internal sealed class StagedUpload
             running = _hasher;
         }
 
-        if (running is not null)
-        {
-            // Stops at its next step because the session is sealed; it never throws.
-            await running.ConfigureAwait(false);
-        }
-
         try
         {
+            if (running is not null)
+            {
+                // Stops at its next step because the session is sealed.
+                await running.ConfigureAwait(false);
+            }
+
             return await Task.Run(
                 () =>
                 {

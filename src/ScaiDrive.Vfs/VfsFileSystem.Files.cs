@@ -500,12 +500,15 @@ public sealed partial class VfsFileSystem
         }
     }
 
-    /// <summary>Where a new file being written would be uploaded now; null once it is unlinked or no longer new (early send).</summary>
+    /// <summary>
+    /// Where a file created by this mount and being written would be uploaded now (early send); null once unlinked. When
+    /// an earlier generation (the empty file a shell's redirection flushed) landed meanwhile, that is a replacement of it.
+    /// </summary>
     private UploadTarget? EarlyTargetOf(Node node)
     {
         lock (_gate)
         {
-            return node.Unlinked || node.Detached || node.Parent is null || node.FileId is not null
+            return node.Unlinked || node.Detached || node.Parent is null
                 ? null
                 : TargetOfUnsynchronized(node);
         }

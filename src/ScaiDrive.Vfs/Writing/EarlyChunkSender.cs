@@ -21,7 +21,7 @@ internal interface IEarlySendTransport
 }
 
 /// <summary>An early session handed to the queue at close: its ID and a task that ends when no chunk PUT of the sender is left.</summary>
-internal sealed record EarlySession(UploadSessionId Id, Task Quiesced);
+internal sealed record EarlySession(UploadSessionId Id, UploadTarget Target, Task Quiesced);
 
 /// <summary>
 /// Sends the finished chunks of a new file while it is still being written in order (cp, dd, a download), so that
@@ -176,7 +176,7 @@ internal sealed partial class EarlyChunkSender
             _state = State.HandedOver;
             LogHandedOver(_session.Id.Value, _nextChunk);
             Task quiesced = Task.WhenAll(_work.ToArray()).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return new EarlySession(_session.Id, quiesced);
+            return new EarlySession(_session.Id, _target, quiesced);
         }
     }
 
@@ -269,7 +269,12 @@ internal sealed partial class EarlyChunkSender
                     }
 
                     session = await _transport.CreateUploadSessionAsync(
-                        new CreateUploadSessionRequest(target.ShareId, target.FolderId, target.Name, ProvisionalSize(contiguous)) { ChunkSize = _chunkSize },
+                        new CreateUploadSessionRequest(target.ShareId, target.FolderId, target.Name, ProvisionalSize(contiguous))
+                        {
+                            ChunkSize = _chunkSize,
+                            ReplaceFileId = target.ReplaceFileId,
+                            BaseVersionId = target.BaseVersionId,
+                        },
                         cancellationToken).ConfigureAwait(false);
                     lock (_lock)
                     {

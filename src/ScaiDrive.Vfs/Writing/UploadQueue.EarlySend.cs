@@ -32,7 +32,8 @@ internal sealed partial class UploadQueue
             return;
         }
 
-        if (entry.SessionId is not null && entry.SessionGeneration >= request.Generation)
+        // The queue may have rewritten the target (a new file whose earlier generation landed becomes a replacement).
+        if (early.Target != request.Target || (entry.SessionId is not null && entry.SessionGeneration >= request.Generation))
         {
             toAbort = early.Id;
             return;

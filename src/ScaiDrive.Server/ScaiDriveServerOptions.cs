@@ -32,6 +32,12 @@ public sealed class ScaiDriveServerOptions
     /// <summary>Per-file size cap (413 PAYLOAD_TOO_LARGE above it). The documented tenant default is 5 GiB.</summary>
     public long MaxFileSizeBytes { get; set; } = 5L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// Serves our <c>PATCH /api/v1/uploads/{session}</c> extension (resize an active session). False answers 405 like a
+    /// real ScaiDrive, so tests can exercise the client's fallback.
+    /// </summary>
+    public bool UploadResizeEnabled { get; set; } = true;
+
     /// <summary>An upload session expires after this much inactivity (410 UPLOAD_SESSION_EXPIRED).</summary>
     public TimeSpan UploadSessionLifetime { get; set; } = TimeSpan.FromHours(24);
 

@@ -50,6 +50,7 @@ public sealed partial class VfsFileSystem
         {
             if (writable)
             {
+                node.Staged?.AbortEarlySend("a second writer");
                 HoldIfPendingUnsynchronized(node);
                 if ((flags & VfsOpenFlags.Truncate) != 0)
                 {
@@ -142,6 +143,11 @@ public sealed partial class VfsFileSystem
                 _byKey[key] = node;
                 PlaceUnsynchronized(node, parent, normalized, notify: false);
                 node.LookupCount++;
+            }
+
+            if (_uploads.CreateEarlySender(staged.Path, () => EarlyTargetOf(node)) is { } sender)
+            {
+                staged.AttachEarlySender(sender);
             }
 
             ulong created = RegisterHandleUnsynchronized(node, flags | VfsOpenFlags.Write);
@@ -474,9 +480,12 @@ public sealed partial class VfsFileSystem
                 return;
             }
 
-            request = new UploadRequest(staged.Key, TargetOfUnsynchronized(node), staged.Path, staged.Length, node.Generation + 1)
+            UploadTarget target = TargetOfUnsynchronized(node);
+            request = new UploadRequest(staged.Key, target, staged.Path, staged.Length, node.Generation + 1)
             {
                 ContentHash = staged.SequentialHashOfCurrentContent,
+                // An empty file's flush (dd and shells open, dup2 and close before writing) keeps the sender.
+                EarlySession = staged.Length == 0 ? null : staged.DetachEarlySession(target),
             };
         }
 
@@ -488,6 +497,20 @@ public sealed partial class VfsFileSystem
             node.Dirty = false;
             node.NeverEnqueued = false;
             node.Held = false;
+        }
+    }
+
+    /// <summary>
+    /// Where a file created by this mount and being written would be uploaded now (early send); null once unlinked. When
+    /// an earlier generation (the empty file a shell's redirection flushed) landed meanwhile, that is a replacement of it.
+    /// </summary>
+    private UploadTarget? EarlyTargetOf(Node node)
+    {
+        lock (_gate)
+        {
+            return node.Unlinked || node.Detached || node.Parent is null
+                ? null
+                : TargetOfUnsynchronized(node);
         }
     }
 

@@ -48,6 +48,18 @@ internal static class UploadEndpoints
             FileDto file = await drive.CompleteUploadAsync(AuthenticationMiddleware.CallerOf(context), sessionId, context.RequestAborted);
             return Json.Created(CompletedFileDto.From(file));
         });
+        app.MapPatch("/api/v1/uploads/{sessionId}", async (HttpContext context, Drive drive, string sessionId) =>
+        {
+            // Our extension (a real ScaiDrive answers 404/405): see Drive.UploadResize.cs.
+            if (!drive.UploadResizeEnabled)
+            {
+                context.Response.Headers.Allow = "GET, DELETE";
+                return Results.StatusCode(StatusCodes.Status405MethodNotAllowed);
+            }
+
+            JsonBody body = await Json.ReadBodyAsync(context.Request);
+            return Json.Ok(drive.ResizeUpload(AuthenticationMiddleware.CallerOf(context), sessionId, body.RequiredLong("file_size"), body.OptionalString("checksum_sha256")));
+        });
         app.MapDelete("/api/v1/uploads/{sessionId}", (HttpContext context, Drive drive, string sessionId) =>
         {
             drive.AbortUpload(AuthenticationMiddleware.CallerOf(context), sessionId);

@@ -38,11 +38,12 @@ internal sealed class StagedUpload
 
     private readonly Lock _lock = new();
     private readonly int _chunkSize;
-    private readonly long _fileSize;
-    private readonly int _totalChunks;
+    private long _fileSize; // written under _lock (TryResize); read with Volatile
+    private int _totalChunks; // guarded by _lock
 
     // Guarded by _lock.
-    private readonly bool[] _received;
+    private bool[] _received;
+    private bool[] _writing;
     private int _generation;
     private int _position;
     private bool _sealed;
@@ -65,6 +66,7 @@ internal sealed class StagedUpload
         _chunkSize = chunkSize;
         _totalChunks = totalChunks;
         _received = new bool[totalChunks];
+        _writing = new bool[totalChunks];
         foreach (int index in received)
         {
             _received[index] = true;
@@ -95,9 +97,10 @@ internal sealed class StagedUpload
     public SafeFileHandle OpenForWrite()
     {
         SafeFileHandle handle = File.OpenHandle(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        if (RandomAccess.GetLength(handle) != _fileSize)
+        long size = Volatile.Read(ref _fileSize);
+        if (RandomAccess.GetLength(handle) != size)
         {
-            RandomAccess.SetLength(handle, _fileSize);
+            RandomAccess.SetLength(handle, size);
         }
 
         return handle;
@@ -105,7 +108,51 @@ internal sealed class StagedUpload
 
     public long Offset(int index) => (long)index * _chunkSize;
 
-    public int Length(int index) => (int)Math.Min(_chunkSize, _fileSize - Offset(index));
+    public int Length(int index) => LengthUnder(Volatile.Read(ref _fileSize), index);
+
+    private int LengthUnder(long fileSize, int index) => (int)Math.Min(_chunkSize, fileSize - Offset(index));
+
+    /// <summary>
+    /// Changes the session's size (our PATCH extension). False, and nothing changes, when the session is sealed or a
+    /// chunk received or being written would not keep its length under <paramref name="newSize"/>. Bytes already
+    /// hashed stay valid: they belong to received chunks, which keep their place and length.
+    /// </summary>
+    public bool TryResize(long newSize, int newTotalChunks)
+    {
+        lock (_lock)
+        {
+            if (_sealed)
+            {
+                return false;
+            }
+
+            long oldSize = _fileSize;
+            for (int i = 0; i < _totalChunks; i++)
+            {
+                if ((_received[i] || _writing[i]) && (i >= newTotalChunks || LengthUnder(newSize, i) != LengthUnder(oldSize, i)))
+                {
+                    return false;
+                }
+            }
+
+            using (SafeFileHandle file = File.OpenHandle(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+            {
+                RandomAccess.SetLength(file, newSize);
+            }
+
+            Array.Resize(ref _received, newTotalChunks);
+            Array.Resize(ref _writing, newTotalChunks);
+            if (_position > newTotalChunks)
+            {
+                _generation++;
+            }
+
+            Volatile.Write(ref _fileSize, newSize);
+            _totalChunks = newTotalChunks;
+            StartHasherUnsynchronized();
+            return true;
+        }
+    }
 
     /// <summary>
     /// Claims chunk <paramref name="index"/> for a write: it stops counting as received until <see cref="EndWrite"/>.
@@ -117,11 +164,12 @@ internal sealed class StagedUpload
         lock (_lock)
         {
             wasReceived = false;
-            if (_sealed)
+            if (_sealed || index >= _totalChunks)
             {
                 return false;
             }
 
+            _writing[index] = true;
             if (_received[index])
             {
                 _received[index] = false;
@@ -142,6 +190,11 @@ internal sealed class StagedUpload
     {
         lock (_lock)
         {
+            if (index < _writing.Length)
+            {
+                _writing[index] = false;
+            }
+
             if (!received)
             {
                 return;
@@ -194,6 +247,12 @@ internal sealed class StagedUpload
                     using SafeFileHandle file = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
                     while (Step(file, untilEnd: true, cancellationToken))
                     {
+                    }
+
+                    // A chunk write that opened the file just before a resize may have set the old length back.
+                    if (RandomAccess.GetLength(file) != _fileSize)
+                    {
+                        RandomAccess.SetLength(file, _fileSize);
                     }
 
                     RandomAccess.FlushToDisk(file);

@@ -36,6 +36,9 @@ internal sealed record JournalRecord
 
     public long? SessionGeneration { get; init; }
 
+    /// <summary>True for a session opened while the file was written (provisional size): resumed after setting its size.</summary>
+    public bool? SessionResizable { get; init; }
+
     /// <summary>SHA-256 (hex) of the content last sent for this key; recognises our own earlier upload after a race or crash.</summary>
     public string? AttemptedSha256 { get; init; }
 

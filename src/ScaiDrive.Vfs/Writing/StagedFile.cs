@@ -15,6 +15,7 @@ internal sealed class StagedFile : IDisposable
     private long _length;
     private long _modifiedTicks;
     private SequentialContentHash? _sequential; // changed under the owning node's content gate
+    private EarlyChunkSender? _early; // changed under the owning node's content gate
 
     private StagedFile(StagedFileKey key, string path, SafeFileHandle handle, long length, DateTimeOffset modifiedAt)
     {
@@ -39,6 +40,24 @@ internal sealed class StagedFile : IDisposable
     /// </summary>
     public SequentialContentHash? SequentialHashOfCurrentContent =>
         _sequential is { IsValid: true } tracker && tracker.Contiguous == Length && Length >= SequentialContentHash.StartThreshold ? tracker : null;
+
+    /// <summary>Starts sending finished chunks while this (new) file is written; the caller holds the content gate.</summary>
+    public void AttachEarlySender(EarlyChunkSender sender) => _early = sender;
+
+    /// <summary>Gives up the early session (a second writer); the caller holds the content gate.</summary>
+    public void AbortEarlySend(string reason)
+    {
+        _early?.Abort(reason);
+        _early = null;
+    }
+
+    /// <summary>At close: the early session for <paramref name="target"/>, if any; the sender is detached either way.</summary>
+    public EarlySession? DetachEarlySession(UploadTarget target)
+    {
+        EarlySession? session = _early?.Detach(target);
+        _early = null;
+        return session;
+    }
 
     public static string PathFor(string stagingDirectory, StagedFileKey key) => System.IO.Path.Combine(stagingDirectory, key.Value + ".data");
 
@@ -104,6 +123,7 @@ internal sealed class StagedFile : IDisposable
         }
 
         TrackSequential()?.OnWritten(offset, data.Length);
+        _early?.OnWritten(offset, data.Length);
 
         Touch(now);
     }
@@ -113,6 +133,8 @@ internal sealed class StagedFile : IDisposable
     {
         RandomAccess.SetLength(_handle, length);
         Volatile.Write(ref _length, length);
+        _early?.OnLengthSet();
+        _early = null;
         if (length == 0)
         {
             // O_TRUNC or truncate to empty: whatever follows may be a sequential rewrite again.
@@ -143,6 +165,7 @@ internal sealed class StagedFile : IDisposable
 
     public void Dispose()
     {
+        _early?.Abort("the staged file was closed");
         _sequential?.Dispose();
         _handle.Dispose();
     }
@@ -150,6 +173,7 @@ internal sealed class StagedFile : IDisposable
     /// <summary>Closes and removes the file (its content is on the server, or was superseded).</summary>
     public void Delete()
     {
+        _early?.Abort("the staged file was deleted");
         _sequential?.Dispose();
         _handle.Dispose();
         try

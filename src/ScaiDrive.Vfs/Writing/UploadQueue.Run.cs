@@ -82,6 +82,11 @@ internal sealed partial class UploadQueue
             RememberSentUnsynchronized(entry, sha);
         }
 
+        if (session is { } early)
+        {
+            session = await FixEarlySessionAsync(entry, request, early, sha, cancellationToken);
+        }
+
         string? conflictOf = null;
         int conflictAttempt = 0;
         string conflictBaseName = target.Name;

@@ -23,6 +23,12 @@ internal sealed record UploadRequest(StagedFileKey Key, UploadTarget Target, str
     /// instead of reading the file once more, and the server verifies it; null means the queue hashes the file itself.
     /// </summary>
     public SequentialContentHash? ContentHash { get; init; }
+
+    /// <summary>
+    /// A session the façade's <see cref="EarlyChunkSender"/> opened and filled while the file was written (not
+    /// journaled itself: the queue journals it as this generation's session, marked resizable).
+    /// </summary>
+    public EarlySession? EarlySession { get; init; }
 }
 
 /// <summary>A journal record found at start-up: an upload a previous run did not finish.</summary>
@@ -60,6 +66,12 @@ internal sealed record UploadQueueOptions
     /// the delay cancels the transfer and aborts its session, as it cancels any upload in flight.
     /// </summary>
     public bool SendDuringWriteBackDelay { get; init; }
+
+    /// <summary>
+    /// A new file written in order sends its finished chunks while it is still being written (<see cref="EarlyChunkSender"/>),
+    /// when the transport can resize sessions (our server's PATCH extension).
+    /// </summary>
+    public bool SendWhileWriting { get; init; } = true;
 }
 
 /// <summary>A permanent upload failure: the content is in <see cref="RecoveryPath"/> (or in <see cref="ConflictCopy"/>).</summary>
@@ -209,6 +221,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
                 {
                     SessionId = record.SessionId is null ? null : new UploadSessionId(record.SessionId),
                     SessionGeneration = record.SessionGeneration ?? -1,
+                    SessionResizable = record.SessionResizable == true,
                     AttemptedSha256 = record.AttemptedSha256,
                     ConflictOf = record.ConflictOf,
                     StrayFileId = record.StrayFileId is null ? null : new FileId(record.StrayFileId),
@@ -240,6 +253,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         Entry entry;
         bool isNew = false;
         CancellationTokenSource? toCancel = null;
+        UploadSessionId? toAbortEarly = null;
         DateTimeOffset now = _time.GetUtcNow();
         lock (_gate)
         {
@@ -271,6 +285,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
                 }
             }
 
+            AdoptEarlySessionUnsynchronized(entry, request, ref toAbortEarly);
             entry.Held = false;
             entry.DueAt = Max(entry.Expedite ? now : now + _options.WriteBackDelay, entry.RetryNotBefore);
             SignalChangedUnsynchronized();
@@ -278,6 +293,10 @@ internal sealed partial class UploadQueue : IAsyncDisposable
 
         LogEnqueued(request.Key, request.Generation, request.Length);
         CancelQuietly(toCancel);
+        if (toAbortEarly is { } unwanted)
+        {
+            _ = AbortQuietlyAsync(unwanted);
+        }
 
         // A durable record must never point at content the disk may not have, so the record is renamed into place
         // only once the staged bytes and (for a new key) the staged file's directory entry are flushed. Those two
@@ -966,6 +985,12 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         public int TargetVersion;
         public UploadSessionId? SessionId;
         public long SessionGeneration = -1;
+
+        /// <summary>The session was opened early with a provisional size: the run sets the exact size first (EarlySend).</summary>
+        public bool SessionResizable;
+
+        /// <summary>Ends when the early sender has no chunk PUT left in flight.</summary>
+        public Task? EarlyQuiesced;
         public string? AttemptedSha256;
         public string? ConflictOf;
         public FileId? StrayFileId;
@@ -984,6 +1009,7 @@ internal sealed partial class UploadQueue : IAsyncDisposable
         {
             SessionId = SessionId?.Value,
             SessionGeneration = SessionId is null ? null : SessionGeneration,
+            SessionResizable = SessionId is not null && SessionResizable ? true : null,
             AttemptedSha256 = AttemptedSha256,
             ConflictOf = ConflictOf,
             StrayFileId = StrayFileId?.Value,

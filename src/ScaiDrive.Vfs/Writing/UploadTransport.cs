@@ -24,8 +24,19 @@ internal interface IUploadTransport
     Task DeleteFileAsync(FileId fileId, CancellationToken cancellationToken);
 }
 
-internal sealed class ClientUploadTransport(ScaiDriveClient client) : IUploadTransport
+internal sealed class ClientUploadTransport(ScaiDriveClient client) : IUploadTransport, IEarlySendTransport
 {
+    public bool ResizeMaybeSupported => client.UploadResizeMaybeSupported;
+
+    public Task<UploadSession> CreateUploadSessionAsync(CreateUploadSessionRequest request, CancellationToken cancellationToken) =>
+        client.CreateUploadSessionAsync(request, cancellationToken);
+
+    public Task PutChunkAsync(UploadSessionId sessionId, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        client.PutChunkAsync(sessionId, index, data, cancellationToken);
+
+    public Task<UploadResizeResult> ResizeUploadSessionAsync(UploadSessionId sessionId, long newSize, string? checksumSha256, CancellationToken cancellationToken) =>
+        client.ResizeUploadSessionAsync(sessionId, newSize, checksumSha256, cancellationToken);
+
     public Task<FileItem> UploadSmallFileAsync(ShareId shareId, FolderId? folderId, string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         client.UploadSmallFileAsync(shareId, folderId, name, content, cancellationToken);
 

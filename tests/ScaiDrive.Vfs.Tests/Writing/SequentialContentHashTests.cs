@@ -161,38 +161,11 @@ public sealed class SequentialContentHashTests : IDisposable
 }
 
 /// <summary>The queue's use of the hint against the real server: used when right, harmless when wrong.</summary>
-public sealed class SequentialHashUploadTests : IAsyncLifetime
+public sealed class SequentialHashUploadTests : ServerBackedQueueTest
 {
     private const int MiB = 1024 * 1024;
 
-    private readonly TempCache _cache = new();
-    private LocalServer _server = null!;
-    private ScaiDriveClient _client = null!;
-    private ShareId _share;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _server = await LocalServer.StartAsync(ct: Ct);
-        _client = new ScaiDriveClient(new ScaiDriveClientOptions
-        {
-            BaseUrl = _server.BaseUrl,
-            Credentials = new ScaiDriveCredentials { AccessToken = _server.OwnerToken },
-            BaseBackoff = TimeSpan.FromMilliseconds(20),
-            MaxBackoff = TimeSpan.FromMilliseconds(200),
-        });
-        _share = new ShareId(_server.DefaultShareId);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        _cache.Dispose();
-    }
-
-    private UploadQueueOptions Options() => _cache.Options(TimeSpan.FromMilliseconds(20), smallThreshold: 1 * MiB) with
+    private UploadQueueOptions Options() => Cache.Options(TimeSpan.FromMilliseconds(20), smallThreshold: 1 * MiB) with
     {
         RetryBaseDelay = TimeSpan.FromMilliseconds(20),
         RetryMaxDelay = TimeSpan.FromMilliseconds(200),
@@ -200,7 +173,7 @@ public sealed class SequentialHashUploadTests : IAsyncLifetime
 
     private async Task<byte[]> DownloadAsync(FileId id)
     {
-        await using Stream stream = await _client.OpenReadAsync(id, cancellationToken: Ct);
+        await using Stream stream = await Client.OpenReadAsync(id, cancellationToken: Ct);
         using var memory = new MemoryStream();
         await stream.CopyToAsync(memory, Ct);
         return memory.ToArray();
@@ -209,14 +182,14 @@ public sealed class SequentialHashUploadTests : IAsyncLifetime
     [Fact]
     public async Task A_file_written_in_order_uploads_with_the_background_hash()
     {
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         var key = StagedFileKey.New();
-        using StagedFile staged = StagedFile.Create(_cache.Staging, key, DateTimeOffset.UtcNow);
+        using StagedFile staged = StagedFile.Create(Cache.Staging, key, DateTimeOffset.UtcNow);
         byte[] content = Eventually.Bytes((10 * MiB) + 7, 21);
         staged.Write(0, content, DateTimeOffset.UtcNow);
         SequentialContentHash hint = Assert.IsType<SequentialContentHash>(staged.SequentialHashOfCurrentContent);
 
-        var request = new UploadRequest(key, new UploadTarget(_share, null, "ordered.bin", null, null), staged.Path, staged.Length, 1) { ContentHash = hint };
+        var request = new UploadRequest(key, new UploadTarget(Share, null, "ordered.bin", null, null), staged.Path, staged.Length, 1) { ContentHash = hint };
         await queue.EnqueueAsync(request, Ct);
         FileItem item = (await queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct))!;
 
@@ -227,10 +200,10 @@ public sealed class SequentialHashUploadTests : IAsyncLifetime
     [Fact]
     public async Task A_stale_hint_is_caught_by_the_server_and_the_queue_hashes_again()
     {
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         var events = new QueueEvents(queue);
         var key = StagedFileKey.New();
-        using StagedFile staged = StagedFile.Create(_cache.Staging, key, DateTimeOffset.UtcNow);
+        using StagedFile staged = StagedFile.Create(Cache.Staging, key, DateTimeOffset.UtcNow);
         byte[] content = Eventually.Bytes(9 * MiB, 22);
         staged.Write(0, content, DateTimeOffset.UtcNow);
         SequentialContentHash hint = staged.SequentialHashOfCurrentContent!;
@@ -244,7 +217,7 @@ public sealed class SequentialHashUploadTests : IAsyncLifetime
         }
 
         byte[] expected = await File.ReadAllBytesAsync(staged.Path, Ct);
-        var request = new UploadRequest(key, new UploadTarget(_share, null, "stale.bin", null, null), staged.Path, staged.Length, 1) { ContentHash = hint };
+        var request = new UploadRequest(key, new UploadTarget(Share, null, "stale.bin", null, null), staged.Path, staged.Length, 1) { ContentHash = hint };
         await queue.EnqueueAsync(request, Ct);
         FileItem item = (await queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct))!;
 

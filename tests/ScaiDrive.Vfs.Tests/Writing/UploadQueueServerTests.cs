@@ -10,51 +10,24 @@ namespace ScaiDrive.Vfs.Tests.Writing;
 /// The upload queue over real HTTP: the real client against the local server, real staged files, real time
 /// with short delays. Each test starts its own server and removes everything it made.
 /// </summary>
-public sealed class UploadQueueServerTests : IAsyncLifetime
+public sealed class UploadQueueServerTests : ServerBackedQueueTest
 {
     private const int ChunkSize = 64 * 1024;
 
-    private readonly TempCache _cache = new();
-    private LocalServer _server = null!;
-    private ScaiDriveClient _client = null!;
-    private ShareId _share;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _server = await LocalServer.StartAsync(ct: Ct);
-        _client = new ScaiDriveClient(new ScaiDriveClientOptions
-        {
-            BaseUrl = _server.BaseUrl,
-            Credentials = new ScaiDriveCredentials { AccessToken = _server.OwnerToken },
-            BaseBackoff = TimeSpan.FromMilliseconds(20),
-            MaxBackoff = TimeSpan.FromMilliseconds(200),
-        });
-        _share = new ShareId(_server.DefaultShareId);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        _cache.Dispose();
-    }
-
-    private UploadQueueOptions Options(long smallThreshold = 256 * 1024) => _cache.Options(TimeSpan.FromMilliseconds(20), smallThreshold) with
+    private UploadQueueOptions Options(long smallThreshold = 256 * 1024) => Cache.Options(TimeSpan.FromMilliseconds(20), smallThreshold) with
     {
         ChunkSize = ChunkSize,
         RetryBaseDelay = TimeSpan.FromMilliseconds(20),
         RetryMaxDelay = TimeSpan.FromMilliseconds(500),
     };
 
-    private UploadTarget NewFile(string name) => new(_share, null, name, null, null);
+    private UploadTarget NewFile(string name) => new(Share, null, name, null, null);
 
     private static string Sha(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
     private async Task<byte[]> DownloadAsync(FileId id)
     {
-        await using Stream stream = await _client.OpenReadAsync(id, cancellationToken: Ct);
+        await using Stream stream = await Client.OpenReadAsync(id, cancellationToken: Ct);
         using var memory = new MemoryStream();
         await stream.CopyToAsync(memory, Ct);
         return memory.ToArray();
@@ -63,13 +36,13 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
     [Fact]
     public async Task Small_and_large_new_files_land_with_their_bytes()
     {
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         byte[] small = Eventually.Bytes(1000, 1);
         byte[] large = Eventually.Bytes(ChunkSize * 7 + 123, 2);
         var smallKey = StagedFileKey.New();
         var largeKey = StagedFileKey.New();
-        await queue.EnqueueAsync(_cache.Stage(smallKey, small, 1, NewFile("small.bin")), Ct);
-        await queue.EnqueueAsync(_cache.Stage(largeKey, large, 1, NewFile("large.bin")), Ct);
+        await queue.EnqueueAsync(Cache.Stage(smallKey, small, 1, NewFile("small.bin")), Ct);
+        await queue.EnqueueAsync(Cache.Stage(largeKey, large, 1, NewFile("large.bin")), Ct);
 
         FileItem? smallItem = await queue.WaitForUploadAsync(smallKey, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
         FileItem? largeItem = await queue.WaitForUploadAsync(largeKey, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
@@ -77,23 +50,23 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         Assert.Equal(small, await DownloadAsync(smallItem!.Id));
         Assert.Equal(large, await DownloadAsync(largeItem!.Id));
         Assert.Equal(Sha(large), largeItem.ChecksumSha256);
-        Assert.Empty(Directory.GetFiles(_cache.Journal));
+        Assert.Empty(Directory.GetFiles(Cache.Journal));
     }
 
     [Fact]
     public async Task Replace_keeps_the_file_id_and_adds_a_version()
     {
-        FileItem original = await _client.UploadSmallFileAsync(_share, null, "doc.txt", "v1"u8.ToArray(), Ct);
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        FileItem original = await Client.UploadSmallFileAsync(Share, null, "doc.txt", "v1"u8.ToArray(), Ct);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         var key = StagedFileKey.New();
         byte[] content = "version two"u8.ToArray();
 
-        await queue.EnqueueAsync(_cache.Stage(key, content, 1, new UploadTarget(_share, null, "doc.txt", original.Id, original.VersionId)), Ct);
+        await queue.EnqueueAsync(Cache.Stage(key, content, 1, new UploadTarget(Share, null, "doc.txt", original.Id, original.VersionId)), Ct);
         FileItem? item = await queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         Assert.Equal(original.Id, item!.Id);
         Assert.True(item.Version > original.Version);
-        Assert.Equal(2, (await _client.ListVersionsAsync(original.Id, Ct)).Count);
+        Assert.Equal(2, (await Client.ListVersionsAsync(original.Id, Ct)).Count);
         Assert.Equal(content, await DownloadAsync(original.Id));
     }
 
@@ -105,19 +78,19 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         byte[] content = Eventually.Bytes(ChunkSize * Chunks, 3);
         var key = StagedFileKey.New();
 
-        var first = new RecordingTransport(new ClientUploadTransport(_client)) { StallAfterChunks = SentBeforeCrash };
+        var first = new RecordingTransport(new ClientUploadTransport(Client)) { StallAfterChunks = SentBeforeCrash };
         var queue = new UploadQueue(first, Options(smallThreshold: 0), null, TimeProvider.System);
-        await queue.EnqueueAsync(_cache.Stage(key, content, 1, NewFile("resume.bin")), Ct);
+        await queue.EnqueueAsync(Cache.Stage(key, content, 1, NewFile("resume.bin")), Ct);
         await first.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         await Eventually.TrueAsync(() => first.ChunksCompleted == SentBeforeCrash, "chunks confirmed before the crash");
         await queue.DisposeAsync();
 
-        JournalRecord record = Assert.Single(new UploadJournal(_cache.Journal).LoadAll());
+        JournalRecord record = Assert.Single(new UploadJournal(Cache.Journal).LoadAll());
         UploadSessionId session = Assert.NotNull(record.ResumableSession);
         Assert.Equal(first.SessionIds.Single(), session);
-        Assert.Equal(SentBeforeCrash, (await _client.GetUploadSessionAsync(session, Ct)).ReceivedChunks.Count);
+        Assert.Equal(SentBeforeCrash, (await Client.GetUploadSessionAsync(session, Ct)).ReceivedChunks.Count);
 
-        var second = new RecordingTransport(new ClientUploadTransport(_client));
+        var second = new RecordingTransport(new ClientUploadTransport(Client));
         await using var recovered = new UploadQueue(second, Options(smallThreshold: 0), null, TimeProvider.System);
         var uploaded = new TaskCompletionSource<FileItem>(TaskCreationOptions.RunContinuationsAsynchronously);
         recovered.Uploaded += (_, _, item) => uploaded.TrySetResult(item);
@@ -128,42 +101,42 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         Assert.Equal([session], second.SessionIds);
         Assert.Equal(Chunks - SentBeforeCrash, second.ChunkReads);
         Assert.Equal(content, await DownloadAsync(landed.Id));
-        Assert.Empty(Directory.GetFiles(_cache.Journal));
+        Assert.Empty(Directory.GetFiles(Cache.Journal));
     }
 
     [Fact]
     public async Task Quota_full_moves_the_content_to_the_recovery_folder_intact()
     {
-        await _server.SetShareQuotaAsync(_server.DefaultShareId, 10_000);
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        await Server.SetShareQuotaAsync(Server.DefaultShareId, 10_000);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         var failed = new TaskCompletionSource<UploadFailure>(TaskCreationOptions.RunContinuationsAsynchronously);
         queue.Failed += (_, failure) => failed.TrySetResult(failure);
         byte[] content = Eventually.Bytes(50_000, 4);
         var key = StagedFileKey.New();
 
-        await queue.EnqueueAsync(_cache.Stage(key, content, 1, NewFile("too-big.bin")), Ct);
+        await queue.EnqueueAsync(Cache.Stage(key, content, 1, NewFile("too-big.bin")), Ct);
         UploadFailure failure = await failed.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         Assert.Equal(ScaiDriveErrorKind.QuotaExceeded, failure.Kind);
         Assert.Equal(content, File.ReadAllBytes(failure.RecoveryPath!));
         Assert.True(File.Exists(failure.RecoveryPath + RecoveryFolder.SidecarSuffix));
-        Assert.Empty(Directory.GetFiles(_cache.Journal));
+        Assert.Empty(Directory.GetFiles(Cache.Journal));
         Assert.Single(queue.GetStatus().Failures);
     }
 
     [Fact]
     public async Task A_stale_base_version_leaves_both_contents_on_the_server()
     {
-        FileItem original = await _client.UploadSmallFileAsync(_share, null, "shared.txt", "base"u8.ToArray(), Ct);
+        FileItem original = await Client.UploadSmallFileAsync(Share, null, "shared.txt", "base"u8.ToArray(), Ct);
         byte[] theirs = "their edit"u8.ToArray();
         await UploadReplacementAsync(original, theirs);
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         var failed = new TaskCompletionSource<UploadFailure>(TaskCreationOptions.RunContinuationsAsynchronously);
         queue.Failed += (_, failure) => failed.TrySetResult(failure);
         byte[] ours = "our edit, made offline"u8.ToArray();
         var key = StagedFileKey.New();
 
-        await queue.EnqueueAsync(_cache.Stage(key, ours, 1, new UploadTarget(_share, null, "shared.txt", original.Id, original.VersionId)), Ct);
+        await queue.EnqueueAsync(Cache.Stage(key, ours, 1, new UploadTarget(Share, null, "shared.txt", original.Id, original.VersionId)), Ct);
         UploadFailure failure = await failed.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         Assert.Equal(UploadFailureDisposition.ConflictCopied, failure.Disposition);
@@ -171,15 +144,15 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         Assert.Matches(@"^shared \(conflict \d{4}-\d{2}-\d{2} \d{6}\)\.txt$", failure.ConflictCopy!.Name);
         Assert.Equal(theirs, await DownloadAsync(original.Id));
         Assert.Equal(ours, await DownloadAsync(failure.ConflictCopy.Id));
-        FolderListing root = await _client.ListChildrenAsync(_share, null, cancellationToken: Ct);
+        FolderListing root = await Client.ListChildrenAsync(Share, null, cancellationToken: Ct);
         Assert.Equal(2, root.Files.Count(f => f.Name.StartsWith("shared", StringComparison.Ordinal)));
     }
 
     [Fact]
     public async Task Uploads_under_injected_faults_finish_with_matching_sha256()
     {
-        await _server.SetFaultsAsync(errorRate: 0.20, resetRate: 0.02);
-        await using var queue = new UploadQueue(_client, Options(), null, TimeProvider.System);
+        await Server.SetFaultsAsync(errorRate: 0.20, resetRate: 0.02);
+        await using var queue = new UploadQueue(Client, Options(), null, TimeProvider.System);
         var files = new List<(StagedFileKey Key, string Name, byte[] Content)>();
         for (int i = 0; i < 12; i++)
         {
@@ -187,14 +160,14 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
             byte[] content = Eventually.Bytes(i % 2 == 0 ? 3000 + i : ChunkSize * (1 + (i % 8)) + i, 100 + i);
             var key = StagedFileKey.New();
             files.Add((key, $"fault-{i}.bin", content));
-            await queue.EnqueueAsync(_cache.Stage(key, content, 1, NewFile($"fault-{i}.bin")), Ct);
+            await queue.EnqueueAsync(Cache.Stage(key, content, 1, NewFile($"fault-{i}.bin")), Ct);
         }
 
         await queue.DrainAsync(null, Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
-        await _server.SetFaultsAsync();
+        await Server.SetFaultsAsync();
 
         Assert.Empty(queue.GetStatus().Failures);
-        FolderListing root = await _client.ListChildrenAsync(_share, null, cancellationToken: Ct);
+        FolderListing root = await Client.ListChildrenAsync(Share, null, cancellationToken: Ct);
         foreach ((StagedFileKey _, string name, byte[] content) in files)
         {
             FileItem item = Assert.Single(root.Files, f => f.Name == name);
@@ -213,16 +186,16 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         byte[] content = Eventually.Bytes(length, 9);
         var key = StagedFileKey.New();
         FileItem first;
-        var recording = new RecordingTransport(new ClientUploadTransport(_client));
+        var recording = new RecordingTransport(new ClientUploadTransport(Client));
         await using (var queue = new UploadQueue(recording, Options(smallThreshold: 2000), null, TimeProvider.System))
         {
-            UploadRequest request = _cache.Stage(key, content, 1, NewFile("once.bin"));
+            UploadRequest request = Cache.Stage(key, content, 1, NewFile("once.bin"));
             await queue.EnqueueAsync(request, Ct);
             first = (await queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct))!;
 
             // Put back the record as it was just before the upload completed (with its completed session for the large file).
             Assert.Equal(length > 2000 ? 1 : 0, recording.SessionIds.Count);
-            var journal = new UploadJournal(_cache.Journal);
+            var journal = new UploadJournal(Cache.Journal);
             await journal.WriteAsync(JournalRecord.From(request, DateTimeOffset.UtcNow) with
             {
                 SessionId = recording.SessionIds.FirstOrDefault().Value,
@@ -230,7 +203,7 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
             }, Ct);
         }
 
-        await using var recovered = new UploadQueue(_client, Options(smallThreshold: 2000), null, TimeProvider.System);
+        await using var recovered = new UploadQueue(Client, Options(smallThreshold: 2000), null, TimeProvider.System);
         var uploaded = new TaskCompletionSource<FileItem>(TaskCreationOptions.RunContinuationsAsynchronously);
         recovered.Uploaded += (_, _, item) => uploaded.TrySetResult(item);
         recovered.Failed += (_, failure) => uploaded.TrySetException(new InvalidOperationException(failure.Message));
@@ -238,21 +211,21 @@ public sealed class UploadQueueServerTests : IAsyncLifetime
         FileItem again = await uploaded.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         Assert.Equal(first.Id, again.Id);
-        FolderListing root = await _client.ListChildrenAsync(_share, null, cancellationToken: Ct);
+        FolderListing root = await Client.ListChildrenAsync(Share, null, cancellationToken: Ct);
         Assert.Single(root.Files, f => f.Name.StartsWith("once", StringComparison.Ordinal));
-        Assert.Single(await _client.ListVersionsAsync(first.Id, Ct));
-        Assert.Empty(Directory.GetFiles(_cache.Journal));
+        Assert.Single(await Client.ListVersionsAsync(first.Id, Ct));
+        Assert.Empty(Directory.GetFiles(Cache.Journal));
     }
 
     private async Task UploadReplacementAsync(FileItem file, byte[] content)
     {
-        var request = new CreateUploadSessionRequest(_share, file.FolderId, file.Name, content.Length)
+        var request = new CreateUploadSessionRequest(Share, file.FolderId, file.Name, content.Length)
         {
             ReplaceFileId = file.Id,
             BaseVersionId = file.VersionId,
             ChunkSize = ChunkSize,
         };
-        await _client.UploadResumableAsync(request, new MemorySource(content), cancellationToken: Ct);
+        await Client.UploadResumableAsync(request, new MemorySource(content), cancellationToken: Ct);
     }
 
     private sealed class MemorySource(byte[] data) : IUploadSource

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ScaiDrive.Client;
+using ScaiDrive.TestSupport;
 using ScaiDrive.Vfs.Writing;
 using Xunit;
 
@@ -88,5 +89,42 @@ internal static class Eventually
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
+    }
+}
+
+/// <summary>
+/// Base of the upload-queue tests over real HTTP: a local server, a client with short backoffs and a temp cache
+/// directory, made before each test and removed after it.
+/// </summary>
+public abstract class ServerBackedQueueTest : IAsyncLifetime
+{
+    private protected TempCache Cache { get; } = new();
+
+    private protected LocalServer Server { get; private set; } = null!;
+
+    private protected ScaiDriveClient Client { get; private set; } = null!;
+
+    private protected ShareId Share { get; private set; }
+
+    private protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        Server = await LocalServer.StartAsync(ct: Ct);
+        Client = new ScaiDriveClient(new ScaiDriveClientOptions
+        {
+            BaseUrl = Server.BaseUrl,
+            Credentials = new ScaiDriveCredentials { AccessToken = Server.OwnerToken },
+            BaseBackoff = TimeSpan.FromMilliseconds(20),
+            MaxBackoff = TimeSpan.FromMilliseconds(200),
+        });
+        Share = new ShareId(Server.DefaultShareId);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Server.DisposeAsync();
+        Cache.Dispose();
     }
 }

@@ -19,6 +19,8 @@ internal sealed class VfsFuseFileSystem : IFuseFileSystem
     private readonly ILogger _logger;
     private readonly uint _uid;
     private readonly uint _gid;
+    private readonly FuseCacheTimeouts _shortTimeouts;
+    private readonly FuseCacheTimeouts _followedTimeouts;
 
     // What each inode looked like at its last open: an open that finds the same size and mtime keeps the kernel's
     // page cache (keep_cache); any difference, or an invalidation from the core, drops it. Entries go at forget.
@@ -31,10 +33,15 @@ internal sealed class VfsFuseFileSystem : IFuseFileSystem
         _uid = uid;
         _gid = gid;
         VfsOptions options = fs.Options;
-        Timeouts = new FuseCacheTimeouts(options.EntryTimeout, options.AttributeTimeout, options.NegativeEntryTimeout);
+        _shortTimeouts = new FuseCacheTimeouts(options.EntryTimeout, options.AttributeTimeout, options.NegativeEntryTimeout);
+        _followedTimeouts = new FuseCacheTimeouts(options.FollowedMetadataTimeout, options.FollowedMetadataTimeout, options.NegativeEntryTimeout);
     }
 
-    public FuseCacheTimeouts Timeouts { get; }
+    /// <summary>
+    /// Read at every reply: long while remote changes are pushed (each is invalidated in the kernel as it arrives, so
+    /// a warm `ls -l` never reaches the daemon), short while they are only polled. Same choice as the core's TTLs.
+    /// </summary>
+    public FuseCacheTimeouts Timeouts => _fs.RemoteChangesPushed ? _followedTimeouts : _shortTimeouts;
 
     internal static FuseAttributes ToFuse(in VfsAttributes a)
     {

@@ -19,6 +19,21 @@ public sealed partial class VfsFileSystem
     private const uint DefaultDirectoryMode = 0b111_101_101; // 0755
     private const uint WriteBits = 0b010_010_010;            // 0222
 
+    /// <summary>
+    /// TTL of attributes in the kernel: <see cref="VfsOptions.FollowedMetadataTimeout"/> while the change feed's push
+    /// channel is connected (remote changes are then invalidated explicitly as they arrive),
+    /// <see cref="VfsOptions.AttributeTimeout"/> otherwise. Read at every reply, so it follows the channel. The core's
+    /// own listings keep the short TTL: a listing fetched while a local rename was on its way to the server can show
+    /// the old name, and only the next fetch corrects it (rsync's temporary names stayed visible for minutes).
+    /// </summary>
+    public TimeSpan CurrentAttributeTimeout => RemoteChangesPushed ? _options.FollowedMetadataTimeout : _options.AttributeTimeout;
+
+    /// <summary>TTL of positive directory entries in the kernel; see <see cref="CurrentAttributeTimeout"/>.</summary>
+    public TimeSpan CurrentEntryTimeout => RemoteChangesPushed ? _options.FollowedMetadataTimeout : _options.EntryTimeout;
+
+    /// <summary>The change feed's push channel is connected: remote changes arrive (and are invalidated) within moments.</summary>
+    public bool RemoteChangesPushed => _follower is { SocketConnected: true };
+
     // ---- public namespace queries ----------------------------------------------------------------
 
     /// <summary>Looks up a child. Each success is one kernel reference to the returned inode (see <see cref="Forget"/>).</summary>

@@ -23,6 +23,14 @@ public sealed record VfsOptions
 
     public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Replaces <see cref="AttributeTimeout"/> and <see cref="EntryTimeout"/> in the kernel while the change feed's
+    /// push channel is connected: every remote change then arrives within moments and is invalidated explicitly
+    /// (entry, attributes, pages), so the TTL is only a backstop, as rclone's --dir-cache-time. With the push channel
+    /// down the short timeouts apply again, since polled changes arrive only every <see cref="ChangePollInterval"/>.
+    /// </summary>
+    public TimeSpan FollowedMetadataTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How long a "no such file" answer is cached.</summary>
     public TimeSpan NegativeEntryTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
 

@@ -795,12 +795,18 @@ internal sealed partial class FuseSession
         byte[]? value;
         try
         {
-            value = await _fs.GetExtendedAttributeAsync(inode, name, Token).ConfigureAwait(false)
-                ?? throw new FuseErrnoException(Errno.ENODATA, "no such attribute");
+            value = await _fs.GetExtendedAttributeAsync(inode, name, Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Fail(r, "getxattr", e);
+            return;
+        }
+
+        if (value is null)
+        {
+            // The common answer (ls -l asks for security.selinux of every entry): no exception, no log line.
+            r.ReplyError(Errno.ENODATA);
             return;
         }
 

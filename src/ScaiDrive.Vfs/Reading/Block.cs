@@ -61,6 +61,9 @@ internal sealed class Block
     /// <summary>Fetched by read-ahead and not yet read: counts against the read-ahead share of the budget.</summary>
     public bool UnconsumedReadAhead { get; set; }
 
+    /// <summary>Read-ahead of a long sequential run: kept in memory only (<see cref="ContentReaderOptions.SequentialDiskLimitBytes"/>).</summary>
+    public bool SkipDisk { get; set; }
+
     public LinkedListNode<Block>? LruNode { get; set; }
 
     /// <summary>Completes (never faults) when the fetch ended; <see cref="State"/> says how.</summary>

@@ -24,8 +24,10 @@ namespace ScaiDrive.Vfs.Reading;
 //    version are never served for another, and a newer version replaces the old files. Blocks reach the disk
 //    from the fetched buffer through a write-behind queue, so disk writes never delay the reply to the reader
 //    (the pin keeps the buffer alive until it is written). If the disk falls behind by a quarter of the budget,
-//    further blocks skip the disk tier rather than hold memory the reader needs. A disk hit is read straight
-//    into the caller's buffer.
+//    further blocks skip the disk tier rather than hold memory the reader needs. Read-ahead of a sequential run past
+//    SequentialDiskLimitBytes (64 MiB) skips it too: on a cold 1 GiB read the copy into the page cache and its
+//    writeback cost about a fifth of the daemon's CPU on cores the server and the reader need, and re-reads of a
+//    long stream come from the kernel's page cache. A disk hit is read straight into the caller's buffer.
 // 3. The server: a miss starts a fetch. There is at most one fetch per block at a time (single-flight): readers
 //    of a block that is already being fetched pin it and wait. A fetch never runs on a reader's cancellation
 //    token, so one reader giving up cannot fail the fetch others wait on; the fetch completes and is cached.
@@ -121,6 +123,14 @@ internal sealed record ContentReaderOptions
     /// full are not written to disk, so a slow disk never holds back reads.
     /// </summary>
     public long? DiskWriteBacklogBytes { get; init; }
+
+    /// <summary>
+    /// Read-ahead of a sequential run at or past this offset is not written to the disk tier (null: always written).
+    /// A long stream is served from memory and re-read from the kernel's page cache; writing it to disk as well cost
+    /// about a fifth of the daemon's CPU on a cold 1 GiB read (a copy into the page cache plus the writeback), on the
+    /// cores the server and the reader need. Demand reads, small files and the first part of a stream are kept.
+    /// </summary>
+    public long? SequentialDiskLimitBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>How long the disk tier may keep ranges written but unrecorded (they are lost, not wrong, after a crash).</summary>
     public TimeSpan DiskRecordInterval { get; init; } = TimeSpan.FromSeconds(2);
@@ -771,7 +781,9 @@ internal sealed partial class ContentReader : IAsyncDisposable
                     break;
                 }
 
-                (run ??= []).Add(_memory.AddBlock(content, index, buffer, BlockOrigin.Stream, readAhead: true));
+                Block added = _memory.AddBlock(content, index, buffer, BlockOrigin.Stream, readAhead: true);
+                added.SkipDisk = position >= _options.SequentialDiskLimitBytes;
+                (run ??= []).Add(added);
             }
 
             if (starved && run is { Count: > 0 } && run[0].Offset >= AlignDown(state.LastReadOffset) + requestBytes)
@@ -899,7 +911,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
             _memory.MarkReady(block);
             // A disk slower than the network must not throttle reads: past a quarter of the budget waiting for the
             // disk, blocks stay in memory only (the disk tier misses them, nothing else).
-            writeToDisk = block.InCache && !_disposed && _pendingDiskWrites < _diskWriteCap;
+            writeToDisk = block.InCache && !block.SkipDisk && !_disposed && _pendingDiskWrites < _diskWriteCap;
             if (writeToDisk)
             {
                 // The disk writer holds this pin until the bytes are on disk.

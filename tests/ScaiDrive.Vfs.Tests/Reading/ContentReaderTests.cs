@@ -398,6 +398,53 @@ public sealed class ContentReaderTests : IDisposable
         Assert.True(_source.RangeReads + _source.StreamOpens > requests);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LongSequentialStreamPastTheLimitStaysOutOfTheDiskTier(bool limited)
+    {
+        byte[] data = RandomBytes(40 * Block, 23);
+        ContentKey key = _source.Put("fil_stream", data);
+        await using (ContentReader first = CreateReader(o => o with { SequentialDiskLimitBytes = limited ? 8 * Block : null }))
+        {
+            Assert.Equal(data, await ReadAllAsync(first, key, Block));
+        }
+
+        // Disposing drained the write-behind queue: what the next reader finds is what was written.
+        await using ContentReader second = CreateReader();
+        if (limited)
+        {
+            Assert.InRange(second.DiskBytesUsed, Block, data.Length / 2);
+        }
+        else
+        {
+            Assert.Equal(data.Length, second.DiskBytesUsed);
+        }
+
+        // Whatever the disk tier lacks is fetched again, and the bytes are right either way.
+        int requests = _source.RangeReads + _source.StreamOpens;
+        Assert.Equal(data, await ReadAllAsync(second, key, Block));
+        Assert.Equal(limited, _source.RangeReads + _source.StreamOpens > requests);
+    }
+
+    [Fact]
+    public async Task RandomReadPastTheSequentialLimitIsStillCachedOnDisk()
+    {
+        byte[] data = RandomBytes(40 * Block, 29);
+        ContentKey key = _source.Put("fil_random", data);
+        await using (ContentReader first = CreateReader(o => o with { SequentialDiskLimitBytes = 0 }))
+        {
+            var buffer = new byte[100];
+            ReadState state = first.CreateReadState();
+            await first.ReadAsync(key, (30 * Block) + 7, buffer, state, TestContext.Current.CancellationToken);
+            Assert.True(data.AsSpan((30 * Block) + 7, 100).SequenceEqual(buffer));
+            first.Release(state);
+        }
+
+        await using ContentReader second = CreateReader();
+        Assert.Equal(Block, second.DiskBytesUsed);
+    }
+
     [Fact]
     public async Task ReReadFromCacheDoesNotTouchTheSource()
     {

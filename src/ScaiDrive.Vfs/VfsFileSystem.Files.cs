@@ -750,7 +750,8 @@ public sealed partial class VfsFileSystem
         lock (_gate)
         {
             staged = node.Staged;
-            bool idle = node.OpenHandles == 0 && node.PendingRequest is null && !node.Dirty && !node.NeverEnqueued;
+            // An unlinked file's writes go nowhere: its copy goes with its last handle, dirty or not.
+            bool idle = node.OpenHandles == 0 && (node.Unlinked || (node.PendingRequest is null && !node.Dirty && !node.NeverEnqueued));
             if (staged is null || !idle)
             {
                 return;

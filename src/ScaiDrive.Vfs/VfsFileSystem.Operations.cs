@@ -132,6 +132,7 @@ public sealed partial class VfsFileSystem
     /// <summary>Trashes the server copy, cancels a pending upload, detaches. The caller holds the node's content gate.</summary>
     private async Task RemoveFileUnsynchronizedAsync(Node node, CancellationToken cancellationToken)
     {
+        await KeepContentForOpenHandlesUnsynchronizedAsync(node, cancellationToken).ConfigureAwait(false);
         UploadRequest? pending;
         lock (_gate)
         {
@@ -189,6 +190,25 @@ public sealed partial class VfsFileSystem
         }
 
         DropStagedIfIdle(node);
+    }
+
+    /// <summary>
+    /// A file that loses its name while it is open must stay readable and writable through its handles (POSIX: an
+    /// unlinked or replaced file lives until its last close). A clean file is read from the server by (file ID,
+    /// version), which goes to the trash or gets a new version next: stage it now, while that version is still the
+    /// current one, so its handles work on the local copy. The caller holds the node's content gate.
+    /// </summary>
+    private async Task KeepContentForOpenHandlesUnsynchronizedAsync(Node node, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (node.OpenHandles == 0 || node.Staged is not null)
+            {
+                return;
+            }
+        }
+
+        await EnsureStagedUnsynchronizedAsync(node, fill: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -489,6 +509,7 @@ public sealed partial class VfsFileSystem
                 }
 
                 await EnsureStagedUnsynchronizedAsync(source, fill: true, cancellationToken).ConfigureAwait(false);
+                await KeepContentForOpenHandlesUnsynchronizedAsync(target, cancellationToken).ConfigureAwait(false);
                 FileItem? targetNow = null;
                 if (target.PendingRequest is { } superseded)
                 {

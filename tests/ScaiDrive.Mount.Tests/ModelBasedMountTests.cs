@@ -45,16 +45,32 @@ public sealed class ModelBasedMountTests
         string reference = Directory.CreateTempSubdirectory("sdfs-ref-").FullName;
         var random = new Random(seed);
         var log = new List<string>();
+
+        // SCAIDRIVE_MODEL_DEBUG=FILE: the daemon runs with --debug and its log is written to FILE (replaying a seed).
+        string? debugLog = Environment.GetEnvironmentVariable("SCAIDRIVE_MODEL_DEBUG");
+        string[] extraArguments = string.IsNullOrEmpty(debugLog) ? [] : ["--debug"];
+        MountedDrive? first = null;
         try
         {
-            await using (MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions { Share = server.DefaultShareId, CacheDirectory = cache, WriteBackDelay = "50ms" }))
+            MountedDrive drive = first = await MountedDrive.StartAsync(server, new MountedDriveOptions { Share = server.DefaultShareId, CacheDirectory = cache, WriteBackDelay = "50ms", ExtraArguments = extraArguments });
+            await using (drive)
             {
                 var handles = new List<(string Path, FileStream Mount, FileStream Reference)>();
                 try
                 {
                     for (int step = 0; step < steps; step++)
                     {
-                        string description = ApplyRandomOperation(random, drive.MountPoint, reference, handles);
+                        string description;
+                        try
+                        {
+                            description = ApplyRandomOperation(random, drive.MountPoint, reference, handles);
+                        }
+                        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+                        {
+                            // An error outside Both (a write or close on an open handle) names the seed and the steps too.
+                            throw new Xunit.Sdk.XunitException($"seed {seed}: step {step} threw {ex.GetType().Name}: {ex.Message}\nlast steps:\n  {string.Join("\n  ", log.TakeLast(15))}");
+                        }
+
                         log.Add($"{step}: {description}");
                         if (step % 50 == 49)
                         {
@@ -85,6 +101,11 @@ public sealed class ModelBasedMountTests
         }
         finally
         {
+            if (!string.IsNullOrEmpty(debugLog) && first is not null)
+            {
+                await File.WriteAllTextAsync(debugLog, first.DaemonStandardError);
+            }
+
             Directory.Delete(reference, recursive: true);
             Directory.Delete(cache, recursive: true);
         }

@@ -40,6 +40,7 @@ internal sealed partial class UploadQueue
         var post = new SmallPost(entry, snapshot, target, sha);
         lock (_gate)
         {
+            post.Run = entry.Run;
             _posts.Add(post);
         }
 
@@ -101,6 +102,13 @@ internal sealed partial class UploadQueue
         try
         {
             FileItem? created = await OutcomeOfAsync(post);
+            if (post.Run is { } run)
+            {
+                // The run that abandoned the POST leaves Uploading in its finally; until then the entry's state says
+                // nothing about what is uploading now, and deciding on it would make the outcome a matter of timing.
+                await run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             if (created is not null && !_disposeCts.IsCancellationRequested)
             {
                 await OnAbandonedLandedAsync(post, created);
@@ -379,6 +387,9 @@ internal sealed partial class UploadQueue
         public string Sha { get; } = sha;
 
         public Task<FileItem>? Request { get; set; }
+
+        /// <summary>The run that sent it (settling waits for it to end, so the entry's state is the state after it).</summary>
+        public Task? Run { get; set; }
 
         /// <summary>The run stopped waiting for it; <see cref="SettleAbandonedAsync"/> owns its outcome.</summary>
         public bool Abandoned { get; set; }

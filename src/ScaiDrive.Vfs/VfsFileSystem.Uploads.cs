@@ -58,6 +58,30 @@ public sealed partial class VfsFileSystem
         }
     }
 
+    /// <summary>
+    /// A recovered upload (journal, after a crash) that lands before a listing of its folder placed it: the node is
+    /// placed where it landed now. Otherwise a listing fetched just before the landing would lack the file, and the node,
+    /// without a pending request any more, would not be placed from <c>_unplaced</c> either, until the listing expired.
+    /// Placing it bumps the folder's children version, so such an in-flight listing is fetched again.
+    /// </summary>
+    private void PlaceLandedRecoveredUnsynchronized(Node node, FileItem item)
+    {
+        if (node.Parent is not null || !_unplaced.Contains(node))
+        {
+            return;
+        }
+
+        foreach (Node dir in _byInode.Values)
+        {
+            if (dir.Children is not null && dir.IsDirectory && dir.ShareId == item.ShareId && dir.FolderId == item.FolderId)
+            {
+                _unplaced.Remove(node);
+                PlaceUnsynchronized(node, dir, item.Name, notify: true);
+                return;
+            }
+        }
+    }
+
     private void OnUploadFailed(StagedFileKey key, UploadFailure failure)
     {
         Node? node;
@@ -156,6 +180,7 @@ public sealed partial class VfsFileSystem
                         node.Landed = null;
                         _byId[item.Id.Value] = node;
                         _inodes.Bind(item.Id.Value, node.Inode);
+                        PlaceLandedRecoveredUnsynchronized(node, item);
                     }
 
                     if (item.Version >= node.Version)

@@ -835,6 +835,8 @@ internal sealed partial class ContentReader : IAsyncDisposable
         int completed = 0;
         try
         {
+            // Queued before a release or disposal and run after it: no request for what nobody will read.
+            cancellationToken.ThrowIfCancellationRequested();
             if (origin == BlockOrigin.Demand)
             {
                 Block block = blocks[0];

@@ -80,8 +80,9 @@ public sealed class NamespaceTests
     {
         await using VfsHarness h = await VfsHarness.StartAsync(o => o with
         {
-            AttributeTimeout = TimeSpan.FromMilliseconds(400),
-            NegativeEntryTimeout = TimeSpan.FromMilliseconds(400),
+            // Long enough that the two API calls below fit inside the window on a loaded machine (400 ms did not).
+            AttributeTimeout = TimeSpan.FromMilliseconds(1500),
+            NegativeEntryTimeout = TimeSpan.FromMilliseconds(1500),
         });
         var notifier = new RecordingNotifier();
         h.Fs.KernelNotifier = notifier;
@@ -99,7 +100,7 @@ public sealed class NamespaceTests
         Assert.Equal(VfsErrorCode.NotFound, await CodeOf(() => h.Fs.LookupAsync(dir, "later.txt").AsTask()));
         Assert.Equal(["doomed.txt"], (await h.Fs.ReadDirectoryAsync(dir)).Select(e => e.Name));
 
-        await Task.Delay(500);
+        await Task.Delay(1600);
 
         Assert.Equal(["later.txt"], (await h.Fs.ReadDirectoryAsync(dir)).Select(e => e.Name));
         VfsEntry later = await h.Fs.LookupAsync(dir, "later.txt");

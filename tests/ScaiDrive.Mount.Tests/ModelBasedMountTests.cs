@@ -288,7 +288,17 @@ public sealed class ModelBasedMountTests
     private static void AssertSameTree(string reference, string mount, int seed, List<string> log)
     {
         string[] expected = Snapshot(reference);
-        string[] actual = Snapshot(mount);
+        string[] actual;
+        try
+        {
+            actual = Snapshot(mount);
+        }
+        catch (IOException ex)
+        {
+            // A name listed but not openable: the steps that led there are what a replay needs.
+            throw new Xunit.Sdk.XunitException($"seed {seed}: reading the mount's tree after {log.Count} steps failed: {ex.Message}\nlast steps:\n  {string.Join("\n  ", log.TakeLast(15))}");
+        }
+
         if (!expected.SequenceEqual(actual))
         {
             throw new Xunit.Sdk.XunitException(

@@ -40,6 +40,22 @@ public sealed class UploadQueueTests : IAsyncDisposable
 
     private static UploadTarget Replace(FileItem item) => new(FakeUploadServer.Share, item.FolderId, item.Name, item.Id, item.VersionId);
 
+    /// <summary>
+    /// The server commits the first small POST but never answers it (a lost answer); the task completes at the commit.
+    /// </summary>
+    private Task LoseTheAnswerOfTheFirstSmallPost()
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Hook = async (op, ct) =>
+        {
+            if (op == "small-committed" && committed.TrySetResult())
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        };
+        return committed.Task;
+    }
+
     [Fact]
     public async Task Enqueue_returns_with_the_record_durable_and_nothing_sent_yet()
     {
@@ -580,18 +596,11 @@ public sealed class UploadQueueTests : IAsyncDisposable
     [Fact]
     public async Task Unlink_during_an_upload_whose_answer_was_lost_trashes_the_committed_file()
     {
-        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _server.Hook = async (op, ct) =>
-        {
-            if (op == "small-committed" && committed.TrySetResult())
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task committed = LoseTheAnswerOfTheFirstSmallPost();
         var key = StagedFileKey.New();
         await _queue.EnqueueAsync(_cache.Stage(key, [3, 1, 4], 1, NewFile("lost-answer.txt")), Ct);
         _clock.Advance(s_delay);
-        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        await committed.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
         await _queue.CancelAsync(key, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
@@ -603,18 +612,11 @@ public sealed class UploadQueueTests : IAsyncDisposable
     [Fact]
     public async Task Hold_after_a_lost_answer_makes_the_next_generation_replace_the_committed_file()
     {
-        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _server.Hook = async (op, ct) =>
-        {
-            if (op == "small-committed" && committed.TrySetResult())
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task committed = LoseTheAnswerOfTheFirstSmallPost();
         var key = StagedFileKey.New();
         await _queue.EnqueueAsync(_cache.Stage(key, [1], 1, NewFile("lost.txt")), Ct);
         _clock.Advance(s_delay);
-        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        await committed.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
         _queue.Hold(key);
         await Eventually.TrueAsync(() => _queue.GetStatus().Items.Single().State == UploadState.Held && _server.SmallUploads == 1, "held");
@@ -629,18 +631,11 @@ public sealed class UploadQueueTests : IAsyncDisposable
     [Fact]
     public async Task Rename_after_a_lost_answer_trashes_the_file_committed_under_the_old_name()
     {
-        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _server.Hook = async (op, ct) =>
-        {
-            if (op == "small-committed" && committed.TrySetResult())
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task committed = LoseTheAnswerOfTheFirstSmallPost();
         var key = StagedFileKey.New();
         await _queue.EnqueueAsync(_cache.Stage(key, [7, 7], 1, NewFile("draft~")), Ct);
         _clock.Advance(s_delay);
-        await committed.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        await committed.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
         await _queue.RetargetAsync(key, NewFile("final.md"), Ct);
         FileItem? item = await _queue.WaitForUploadAsync(key, Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);

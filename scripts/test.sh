@@ -28,7 +28,7 @@ for proj in tests/*.Tests; do
   # the log (so a hang says where it is). Each project gets its own hard time limit.
   timeout --kill-after=30 900 dotnet "$dll" -noColor -longrunning 120 -xml "$results/$name.xml" ${TEST_FILTER:-} >"$results/$name.log" 2>&1
   rc=$?
-  grep -E "^\s*\[FAIL\]|Total:|Assert\.|Exception|Long Running" "$results/$name.log" | head -40 >&2
+  grep -E "\[FAIL\]|Total:|Assert\.|Exception|Long Running" "$results/$name.log" | head -40 >&2
   if [ -f "$results/$name.xml" ]; then
     tag="$(grep -o '<assembly [^>]*>' "$results/$name.xml" | head -1)"
     get() { echo "$tag" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }

@@ -232,6 +232,13 @@ public sealed partial class VfsFileSystem : IChangeSink
             return ApplyDeleteUnsynchronized(node, window);
         }
 
+        if (node is null && IsBuriedUnsynchronized(change.ResourceId, window))
+        {
+            // A file this mount is trashing (or trashed after the feed was asked): its last upload or move coming
+            // back must not recreate it under its old name.
+            return ChangeOutcome.Ignored;
+        }
+
         ChangeMetadata? meta = change.Metadata;
         Node? parent = meta is null ? null : ParentForChangeUnsynchronized(change.ShareId, meta.FolderId);
         string? name = meta?.Name ?? NameFromPath(change.NewPath);
@@ -324,6 +331,11 @@ public sealed partial class VfsFileSystem : IChangeSink
         {
             // The server lists no descendants: the whole subtree goes with the folder.
             return ApplyDeleteUnsynchronized(node, window);
+        }
+
+        if (node is null && IsBuriedUnsynchronized(change.ResourceId, window))
+        {
+            return ChangeOutcome.Ignored;
         }
 
         ChangeMetadata? meta = change.Metadata;
@@ -468,6 +480,12 @@ public sealed partial class VfsFileSystem : IChangeSink
         lock (_gate)
         {
             _ownChanges.Remove(own);
+            if (own.Node is { } changed)
+            {
+                // A listing requested while this was in flight may show the node where it was before.
+                changed.ServerChangedEpoch = ++_namespaceEpoch;
+            }
+
             bool reflected = own.Node switch
             {
                 null => own.Places.Any(p => p.Parent.Children!.ContainsKey(p.Name)),

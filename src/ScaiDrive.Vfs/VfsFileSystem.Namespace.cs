@@ -361,9 +361,11 @@ public sealed partial class VfsFileSystem
             for (int attempt = 0; ; attempt++)
             {
                 long version;
+                long mark;
                 lock (_gate)
                 {
                     version = dir.ChildrenVersion;
+                    mark = _namespaceEpoch;
                 }
 
                 IReadOnlyList<ShareInfo>? shares = null;
@@ -394,13 +396,16 @@ public sealed partial class VfsFileSystem
                         continue;
                     }
 
+                    // Whatever still changed here after the request was sent is newer than the answer and stays as
+                    // it is (see EpochWindow); the rest takes the server's view.
+                    var window = new EpochWindow(mark, _namespaceEpoch);
                     if (shares is not null)
                     {
-                        ApplySharesUnsynchronized(dir, shares);
+                        ApplySharesUnsynchronized(dir, shares, window);
                     }
                     else
                     {
-                        ApplyListingUnsynchronized(dir, listing!);
+                        ApplyListingUnsynchronized(dir, listing!, window);
                     }
                 }
 
@@ -417,7 +422,7 @@ public sealed partial class VfsFileSystem
         }
     }
 
-    private void ApplySharesUnsynchronized(Node root, IReadOnlyList<ShareInfo> shares)
+    private void ApplySharesUnsynchronized(Node root, IReadOnlyList<ShareInfo> shares, EpochWindow window)
     {
         var seen = new HashSet<Node>();
         var taken = new HashSet<string>(Names.SiblingComparer);
@@ -439,7 +444,7 @@ public sealed partial class VfsFileSystem
             seen.Add(node);
         }
 
-        DetachMissingUnsynchronized(root, seen);
+        DetachMissingUnsynchronized(root, seen, window);
     }
 
     /// <summary>Share names are not unique; the root needs unique, storable directory names: "Name", "Name (2)", …</summary>
@@ -460,13 +465,22 @@ public sealed partial class VfsFileSystem
         return name;
     }
 
-    private void ApplyListingUnsynchronized(Node dir, FolderListing listing)
+    /// <param name="window">
+    /// Epochs stamped after the request was sent: nodes placed, detached or landed then are newer than the answer, and
+    /// objects this mount deleted then (or is deleting) are not brought back.
+    /// </param>
+    private void ApplyListingUnsynchronized(Node dir, FolderListing listing, EpochWindow window)
     {
         var seen = new HashSet<Node>();
         foreach (FolderItem folder in listing.Folders)
         {
+            if (IsBuriedUnsynchronized(folder.Id.Value, window))
+            {
+                continue;
+            }
+
             Node node = NodeForFolderUnsynchronized(folder);
-            if (PlaceUnsynchronized(node, dir, folder.Name, notify: true))
+            if (PlaceListedUnsynchronized(node, dir, folder.Name, window))
             {
                 seen.Add(node);
             }
@@ -474,8 +488,13 @@ public sealed partial class VfsFileSystem
 
         foreach (FileItem file in listing.Files)
         {
+            if (IsBuriedUnsynchronized(file.Id.Value, window))
+            {
+                continue;
+            }
+
             Node node = NodeForFileUnsynchronized(file);
-            if (PlaceUnsynchronized(node, dir, file.Name, notify: true))
+            if (PlaceListedUnsynchronized(node, dir, file.Name, window))
             {
                 seen.Add(node);
             }
@@ -491,16 +510,43 @@ public sealed partial class VfsFileSystem
             }
         }
 
-        DetachMissingUnsynchronized(dir, seen);
+        DetachMissingUnsynchronized(dir, seen, window);
     }
 
-    /// <summary>Children the server no longer lists are gone, except files that exist only here so far.</summary>
-    private void DetachMissingUnsynchronized(Node dir, HashSet<Node> seen)
+    /// <summary>
+    /// Places a listed node unless this mount moved, removed or replaced it (or the node at that name) after the
+    /// listing was requested: then the local state is newer than the answer and wins.
+    /// </summary>
+    private bool PlaceListedUnsynchronized(Node node, Node dir, string name, EpochWindow window)
+    {
+        if (window.IsLocal(node.PlacedEpoch))
+        {
+            return false;
+        }
+
+        if (dir.Children!.TryGetValue(name, out Node? occupant) && occupant != node && window.IsLocal(occupant.PlacedEpoch))
+        {
+            return false;
+        }
+
+        return PlaceUnsynchronized(node, dir, name, notify: true);
+    }
+
+    /// <summary>
+    /// Children the server no longer lists are gone, except files that exist only here so far and children this mount
+    /// placed, uploaded, renamed or moved after the listing was requested or is changing right now (the answer may
+    /// predate that).
+    /// </summary>
+    private void DetachMissingUnsynchronized(Node dir, HashSet<Node> seen, EpochWindow window)
     {
         List<Node>? gone = null;
         foreach (Node child in dir.Children!.Values)
         {
-            if (!seen.Contains(child) && !IsLocalOnly(child))
+            if (!seen.Contains(child)
+                && !IsLocalOnly(child)
+                && !window.IsLocal(child.PlacedEpoch)
+                && !window.IsLocal(child.ServerChangedEpoch)
+                && !HasOwnChangeInFlightUnsynchronized(child))
             {
                 (gone ??= new()).Add(child);
             }
@@ -516,6 +562,19 @@ public sealed partial class VfsFileSystem
             _invalidations.Enqueue(Invalidation.Entry(dir.Inode, child.Name));
             DetachUnsynchronized(child);
         }
+    }
+
+    private bool HasOwnChangeInFlightUnsynchronized(Node node)
+    {
+        foreach (OwnChange own in _ownChanges)
+        {
+            if (own.Node == node)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsLocalOnly(Node node) => node.Type == NodeType.File && node.FileId is null;

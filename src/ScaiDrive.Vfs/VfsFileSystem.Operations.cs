@@ -78,19 +78,25 @@ public sealed partial class VfsFileSystem
             throw new VfsException(VfsErrorCode.Busy, "a share's root cannot be removed through the mount");
         }
 
+        long mark;
+        lock (_gate)
+        {
+            mark = _namespaceEpoch;
+        }
+
         FolderListing listing = await _client.ListChildrenAsync(folder.ShareId, folderId, includeDeleted: false, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             bool localChildren = folder.Children!.Values.Any(c => IsLocalOnly(c) || c.PendingRequest is not null);
             if (listing.Folders.Count > 0 || listing.Files.Count > 0 || localChildren)
             {
-                ApplyListingUnsynchronized(folder, listing);
+                ApplyListingUnsynchronized(folder, listing, new EpochWindow(mark, _namespaceEpoch));
                 throw new VfsException(VfsErrorCode.NotEmpty, $"'{folder.Name}' is not empty");
             }
         }
 
         using OwnChange own = ExpectOwnDelete(folder);
-        await _client.DeleteFolderAsync(folderId, permanent: false, cancellationToken).ConfigureAwait(false);
+        await TrashFolderAsync(folderId, cancellationToken).ConfigureAwait(false);
         MarkConnected();
         lock (_gate)
         {
@@ -161,7 +167,7 @@ public sealed partial class VfsFileSystem
         {
             try
             {
-                await _client.DeleteFileAsync(id, permanent: false, cancellationToken).ConfigureAwait(false);
+                await TrashFileAsync(id, cancellationToken).ConfigureAwait(false);
             }
             catch (ScaiDriveApiException ex) when (ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
             {
@@ -529,9 +535,17 @@ public sealed partial class VfsFileSystem
 
                 FileId? oldSourceId;
                 FileId targetId;
+                TombstoneScope? burial = null;
                 lock (_gate)
                 {
                     oldSourceId = source.FileId ?? source.Landed?.Id;
+                    if (oldSourceId is { } leaving)
+                    {
+                        // From the moment the source takes the target's identity, its own server copy is on its way to
+                        // the trash: a listing answered before that must not bring it back under the source's old name.
+                        burial = BuryUnsynchronized(leaving.Value);
+                    }
+
                     source.Landed = null;
                     if (oldSourceId is null && source.PendingRequest is not null && source.Parent is { } sourceParent)
                     {
@@ -574,26 +588,33 @@ public sealed partial class VfsFileSystem
                     PlaceUnsynchronized(source, newParent, newName, notify: false);
                 }
 
-                _inodes.Bind(targetId.Value, source.Inode);
-                if (source.PendingRequest is not null)
+                try
                 {
-                    await RetargetPendingAsync(source, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (source.WritableHandles == 0)
-                {
-                    await EnqueueIfNeededUnsynchronizedAsync(source, force: false, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (oldSourceId is { } sourceId)
-                {
-                    try
+                    _inodes.Bind(targetId.Value, source.Inode);
+                    if (source.PendingRequest is not null)
                     {
-                        await _client.DeleteFileAsync(sourceId, permanent: false, cancellationToken).ConfigureAwait(false);
+                        await RetargetPendingAsync(source, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (ScaiDriveApiException ex) when (ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
+
+                    if (source.WritableHandles == 0)
                     {
+                        await EnqueueIfNeededUnsynchronizedAsync(source, force: false, cancellationToken).ConfigureAwait(false);
                     }
+
+                    if (oldSourceId is { } sourceId)
+                    {
+                        try
+                        {
+                            await TrashFileAsync(sourceId, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (ScaiDriveApiException ex) when (ex.Kind is ScaiDriveErrorKind.NotFound or ScaiDriveErrorKind.Gone)
+                        {
+                        }
+                    }
+                }
+                finally
+                {
+                    burial?.Dispose();
                 }
             }
             finally

@@ -49,7 +49,7 @@ public sealed partial class VfsFileSystem
             {
                 try
                 {
-                    await _client.DeleteFileAsync(item.Id, permanent: false, CancellationToken.None).ConfigureAwait(false);
+                    await TrashFileAsync(item.Id, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (ScaiDriveApiException)
                 {
@@ -177,6 +177,7 @@ public sealed partial class VfsFileSystem
                         }
 
                         node.FileId = item.Id;
+                        node.ServerChangedEpoch = ++_namespaceEpoch;
                         node.Landed = null;
                         _byId[item.Id.Value] = node;
                         _inodes.Bind(item.Id.Value, node.Inode);
@@ -216,6 +217,7 @@ public sealed partial class VfsFileSystem
 
             if (misplaced is not null)
             {
+                using OwnChange own = ExpectOwnPlace(node, placeParent!, placeName);
                 await MoveLandedAsync(misplaced, placeParent!, placeName, CancellationToken.None).ConfigureAwait(false);
             }
 
@@ -244,7 +246,7 @@ public sealed partial class VfsFileSystem
         {
             try
             {
-                await _client.DeleteFileAsync(stray, permanent: false, CancellationToken.None).ConfigureAwait(false);
+                await TrashFileAsync(stray, CancellationToken.None).ConfigureAwait(false);
             }
             catch (ScaiDriveApiException)
             {
@@ -340,7 +342,7 @@ public sealed partial class VfsFileSystem
                         && string.Equals(file.Name, name, StringComparison.OrdinalIgnoreCase)
                         && string.Equals(file.ChecksumSha256, landed.ChecksumSha256, StringComparison.OrdinalIgnoreCase))
                     {
-                        await _client.DeleteFileAsync(file.Id, permanent: false, CancellationToken.None).ConfigureAwait(false);
+                        await TrashFileAsync(file.Id, CancellationToken.None).ConfigureAwait(false);
                         _cache.Remove(ListingKey(parent.Inode));
                     }
                 }
@@ -401,7 +403,7 @@ public sealed partial class VfsFileSystem
             }
         }
 
-        await _client.DeleteFileAsync(holder.Id, permanent: false, cancellationToken).ConfigureAwait(false);
+        await TrashFileAsync(holder.Id, cancellationToken).ConfigureAwait(false);
         return true;
     }
 

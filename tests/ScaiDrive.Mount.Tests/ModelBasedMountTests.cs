@@ -65,7 +65,12 @@ public sealed class ModelBasedMountTests
                         {
                             description = ApplyRandomOperation(random, drive.MountPoint, reference, handles);
                         }
-                        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+                        catch (Xunit.Sdk.XunitException ex)
+                        {
+                            // A step whose outcome differs: the steps before it are what a replay needs.
+                            throw new Xunit.Sdk.XunitException($"seed {seed}: step {step}: {ex.Message}\nlast steps:\n  {string.Join("\n  ", log.TakeLast(40))}");
+                        }
+                        catch (Exception ex)
                         {
                             // An error outside Both (a write or close on an open handle) names the seed and the steps too.
                             throw new Xunit.Sdk.XunitException($"seed {seed}: step {step} threw {ex.GetType().Name}: {ex.Message}\nlast steps:\n  {string.Join("\n  ", log.TakeLast(15))}");
@@ -104,6 +109,11 @@ public sealed class ModelBasedMountTests
             if (!string.IsNullOrEmpty(debugLog) && first is not null)
             {
                 await File.WriteAllTextAsync(debugLog, first.DaemonStandardError);
+                string coreLog = Path.Combine(cache, "logs", "scaidrivefs.log");
+                if (File.Exists(coreLog))
+                {
+                    File.Copy(coreLog, debugLog + ".core", overwrite: true);
+                }
             }
 
             Directory.Delete(reference, recursive: true);

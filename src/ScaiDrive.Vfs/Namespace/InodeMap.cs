@@ -47,6 +47,8 @@ internal sealed class InodeMap : IDisposable
                     _owner.Remove(previous);
                 }
 
+                ReleaseFromPreviousOwnerUnsynchronized(inode, id);
+
                 _recorded[id] = inode;
                 _owner[inode] = id;
             }
@@ -110,8 +112,24 @@ internal sealed class InodeMap : IDisposable
                 _owner.Remove(Hash(id));
             }
 
+            ReleaseFromPreviousOwnerUnsynchronized(inode, id);
             _owner[inode] = id;
             RecordUnsynchronized(id, inode);
+        }
+    }
+
+    /// <summary>
+    /// The inode passes from the ID that had it to <paramref name="id"/>: an atomic save, where the saved file's node
+    /// keeps its inode and takes over the target's ID. The previous ID must not keep a claim on the number: the server
+    /// may still list that file for a moment (its trashing is under way), and a node made for it with the same inode
+    /// would displace the live one the kernel knows.
+    /// </summary>
+    private void ReleaseFromPreviousOwnerUnsynchronized(ulong inode, string id)
+    {
+        if (_owner.TryGetValue(inode, out string? previous) && previous != id
+            && _recorded.TryGetValue(previous, out ulong recorded) && recorded == inode)
+        {
+            _recorded.Remove(previous);
         }
     }
 

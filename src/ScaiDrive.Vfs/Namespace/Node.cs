@@ -81,6 +81,13 @@ internal sealed class Node
     /// <summary>The namespace epoch of the last change of this node's place (see VfsFileSystem.Changes.cs).</summary>
     public long PlacedEpoch { get; set; }
 
+    /// <summary>
+    /// The namespace epoch at which a request of this mount last changed the node on the server: its first upload
+    /// landed, or a rename or move of it ended. A folder listing requested before that may lack the node; it must not
+    /// take that absence for a deletion.
+    /// </summary>
+    public long ServerChangedEpoch { get; set; }
+
     /// <summary>The namespace epoch of the last change of <see cref="Children"/> (a child placed or detached).</summary>
     public long ChildrenEpoch { get; set; }
 

@@ -37,7 +37,8 @@ internal sealed class VfsHarness : IAsyncDisposable
     /// Starts a harness. By default the owner's "My Files" share is the root, uploads wait 50 ms, and the change feed is
     /// off (these tests check the core's own caching).
     /// </summary>
-    public static async Task<VfsHarness> StartAsync(Func<VfsOptions, VfsOptions>? configure = null, LocalServer? server = null, string? token = null, bool multiShareRoot = false)
+    /// <param name="handler">The core's HTTP handler (a test's wrapper around a socket handler); null: the client's own.</param>
+    public static async Task<VfsHarness> StartAsync(Func<VfsOptions, VfsOptions>? configure = null, LocalServer? server = null, string? token = null, bool multiShareRoot = false, HttpMessageHandler? handler = null)
     {
         bool owns = server is null;
         server ??= await LocalServer.StartAsync();
@@ -55,19 +56,23 @@ internal sealed class VfsHarness : IAsyncDisposable
             options = configure(options);
         }
 
-        ScaiDriveClient client = CreateClient(server, token ?? server.OwnerToken);
+        ScaiDriveClient client = CreateClient(server, token ?? server.OwnerToken, handler);
         var harness = new VfsHarness(server, owns, client, options, temp);
         harness.Fs = await VfsFileSystem.CreateAsync(client, options, harness.Logs);
         return harness;
     }
 
-    public static ScaiDriveClient CreateClient(LocalServer server, string token) => new(new ScaiDriveClientOptions
+    public static ScaiDriveClient CreateClient(LocalServer server, string token, HttpMessageHandler? handler = null)
     {
-        BaseUrl = server.BaseUrl,
-        Credentials = new ScaiDriveCredentials { AccessToken = token },
-        MaxRetries = 2,
-        BaseBackoff = TimeSpan.FromMilliseconds(20),
-    });
+        var options = new ScaiDriveClientOptions
+        {
+            BaseUrl = server.BaseUrl,
+            Credentials = new ScaiDriveCredentials { AccessToken = token },
+            MaxRetries = 2,
+            BaseBackoff = TimeSpan.FromMilliseconds(20),
+        };
+        return handler is null ? new ScaiDriveClient(options) : new ScaiDriveClient(options, handler);
+    }
 
     /// <summary>A second client of the same server (the "colleague" making changes elsewhere).</summary>
     public ScaiDriveClient OtherClient(string? token = null)

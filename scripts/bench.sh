@@ -124,6 +124,8 @@ BIG_SHA="$(sha256sum "$SRC/big.bin" | cut -d' ' -f1)"
 echo "big.bin $SIZE $BIG_SHA" >"$SRC/big.manifest"
 "$PY" "$LIB/benchlib.py" gen-small "$SRC" "$SMALL" 7
 tar -C "$SRC" -cf "$SRC/small.tar" small
+# The 2 GiB just generated are dirty pages: written back now, not during the first side's write workload.
+sync
 "$PY" "$LIB/benchlib.py" rss-sample "$RUN/pids" "$RUN/rss.json" &
 sampler_pid=$!
 

@@ -11,7 +11,7 @@ scaidrive_mount() {
   mkdir -p "$mp" "$cache"
   register_mount scaidrive "$mp"
   env -u SCAIDRIVE_TOKEN $SD_CLI mount "$mp" --url "$SD_URL" --token-file "$SD_TOKEN_FILE" --share "$SD_SHARE" \
-    --cache-dir "$cache" --write-back-delay "$WBD" >>"$RUN/sd-mount.log" 2>&1 \
+    --cache-dir "$cache" --write-back-delay "$WBD" "${@:3}" >>"$RUN/sd-mount.log" 2>&1 \
     || { log "scaidrivefs mount failed:"; tail -5 "$RUN/sd-mount.log" >&2; return 1; }
   pid=$($SD_CLI status "$mp" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   register_pid scaidrive-daemon "$pid"
@@ -28,7 +28,7 @@ scaidrive_unmount() {
 scaidrive_durable() { "$PY" "$LIB/benchlib.py" wait-scaidrive "$SD_MP" "$1" "$2" "$DURABLE_TIMEOUT" "$3"; }
 
 side_scaidrive() {
-  local port pid json id out code down up secs n folder
+  local port pid json id out code down up secs n folder t0 t1
   mkdir -p "$SD_DATA"
   port=$("$PY" "$LIB/benchlib.py" freeport)
   log "scaidrive: serve on 127.0.0.1:$port"
@@ -57,6 +57,14 @@ side_scaidrive() {
   workload_reads scaidrive "$SD_MP"
   scaidrive_unmount "$SD_MP"
 
+  # The opt-in that trades the page cache for one copy less (README: `--direct-io`).
+  scaidrive_mount "$SD_MP" "$RUN/sd-cache2d" --direct-io
+  log "scaidrive: sequential read of ${SIZE_MB} MiB with --direct-io (cold)"
+  drop_caches
+  t0=$(now); dd if="$SD_MP/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
+  record scaidrive read_cold_direct "$(mbps "$SIZE" "$t0" "$t1")" MB/s
+  scaidrive_unmount "$SD_MP"
+
   scaidrive_mount "$SD_MP" "$RUN/sd-cache3"
   workload_fio scaidrive "$SD_MP"
   log "scaidrive: $CHANGES remote changes through the API, each timed until it shows in the mount"
@@ -75,6 +83,7 @@ side_scaidrive() {
   [ "$code" = 200 ] && [ "$down" -eq "$SIZE" ] || { log "scaidrive: curl GET answered $code with $down bytes"; return 1; }
   out=$(mb_per_s "$down" "$secs")
   record scaidrive_raw read_cold "$out" MB/s
+  record scaidrive_raw read_cold_direct "$out" MB/s
   cat "$SRC/up.bin" >/dev/null
   read -r code _ up secs < <(curl_time -H @"$RUN/auth.hdr" -F "share_id=$SD_SHARE" -F "name=raw-up.bin" \
     -F "file=@$SRC/up.bin;type=application/octet-stream" "${SD_URL%/}/api/v1/files")

@@ -50,7 +50,10 @@ public sealed class FuseMount : IAsyncDisposable, IKernelCacheNotifier
         ArgumentNullException.ThrowIfNull(fs);
         ArgumentNullException.ThrowIfNull(options);
         ILoggerFactory factory = loggerFactory ?? NullLoggerFactory.Instance;
-        var adapter = new VfsFuseFileSystem(fs, factory.CreateLogger<VfsFuseFileSystem>(), options.Uid ?? LibC.GetEffectiveUserId(), options.Gid ?? LibC.GetEffectiveGroupId());
+        var adapter = new VfsFuseFileSystem(fs, factory.CreateLogger<VfsFuseFileSystem>(), options.Uid ?? LibC.GetEffectiveUserId(), options.Gid ?? LibC.GetEffectiveGroupId())
+        {
+            DirectIoReads = options.DirectIoReads,
+        };
         FuseMount mount = await MountCoreAsync(adapter, options, factory, adapter, fs, cancellationToken).ConfigureAwait(false);
         fs.KernelNotifier = mount;
         return mount;

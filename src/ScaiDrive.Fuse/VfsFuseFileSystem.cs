@@ -26,6 +26,9 @@ internal sealed class VfsFuseFileSystem : IFuseFileSystem
     // page cache (keep_cache); any difference, or an invalidation from the core, drops it. Entries go at forget.
     private readonly ConcurrentDictionary<ulong, (long Size, DateTimeOffset ModifiedAt)> _lastOpened = new();
 
+    /// <summary>See <see cref="FuseMountOptions.DirectIoReads"/>.</summary>
+    public bool DirectIoReads { get; init; }
+
     public VfsFuseFileSystem(VfsFileSystem fs, ILogger logger, uint uid, uint gid)
     {
         _fs = fs;
@@ -174,6 +177,11 @@ internal sealed class VfsFuseFileSystem : IFuseFileSystem
         {
             // Without fresh attributes the cache cannot be trusted; the open itself stands.
             _lastOpened.TryRemove(inode, out _);
+        }
+
+        if (DirectIoReads && (flags & OpenFlags.AccessModeMask) == OpenFlags.ReadOnly)
+        {
+            return new FuseOpenResult(handle, DirectIo: true);
         }
 
         return new FuseOpenResult(handle, KeepCache: keepCache);

@@ -255,6 +255,11 @@ public sealed partial class VfsFileSystem : IChangeSink
                 return ChangeOutcome.Ignored; // Our own new file, its upload landing now: ApplyUploadedAsync binds the ID.
             }
 
+            if (IsAbandonedPlaceUnsynchronized(parent, name))
+            {
+                return ChangeOutcome.Ignored; // Most likely a cancelled first upload of ours that committed anyway.
+            }
+
             if (window.IsLocal(parent.ChildrenEpoch))
             {
                 // The folder changed here meanwhile (our own unlink of this very file, say): the answer may be older.

@@ -488,7 +488,8 @@ public sealed partial class VfsFileSystem
 
         foreach (FileItem file in listing.Files)
         {
-            if (IsBuriedUnsynchronized(file.Id.Value, window))
+            if (IsBuriedUnsynchronized(file.Id.Value, window)
+                || (!_byId.ContainsKey(file.Id.Value) && IsAbandonedPlaceUnsynchronized(dir, file.Name)))
             {
                 continue;
             }
@@ -562,6 +563,27 @@ public sealed partial class VfsFileSystem
             _invalidations.Enqueue(Invalidation.Entry(dir.Inode, child.Name));
             DetachUnsynchronized(child);
         }
+    }
+
+    /// <summary>
+    /// A place a local-only file left while its first upload was under way (see <see cref="Node.AbandonedPlaces"/>):
+    /// an unknown file listed there is most likely that upload, committed although it was cancelled, and about to be
+    /// adopted or trashed. Showing it would bring the old name back.
+    /// </summary>
+    private bool IsAbandonedPlaceUnsynchronized(Node dir, string name)
+    {
+        foreach (Node node in _abandoning)
+        {
+            foreach ((Node parent, string left) in node.AbandonedPlaces ?? [])
+            {
+                if (parent == dir && string.Equals(left, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private bool HasOwnChangeInFlightUnsynchronized(Node node)
@@ -726,6 +748,7 @@ public sealed partial class VfsFileSystem
         }
 
         _byInode.Remove(node.Inode);
+        _abandoning.Remove(node);
         if (IdOf(node) is { } id && _byId.TryGetValue(id, out Node? mapped) && mapped == node)
         {
             _byId.Remove(id);

@@ -458,6 +458,7 @@ public sealed partial class VfsFileSystem
             {
                 // Retargeting cancels an upload in flight, and the server may still commit it under the old name.
                 (file.AbandonedPlaces ??= []).Add((oldParent, file.Name));
+                _abandoning.Add(file);
             }
         }
 
@@ -551,6 +552,7 @@ public sealed partial class VfsFileSystem
                     {
                         // Retargeting below may cancel the source's first upload just as the server commits it.
                         (source.AbandonedPlaces ??= []).Add((sourceParent, source.Name));
+                        _abandoning.Add(source);
                     }
 
                     targetId = target.FileId!.Value;

@@ -211,6 +211,7 @@ public sealed partial class VfsFileSystem
                     if (node.PendingRequest is null)
                     {
                         (abandoned, node.AbandonedPlaces) = (node.AbandonedPlaces, null);
+                        _abandoning.Remove(node);
                     }
                 }
             }

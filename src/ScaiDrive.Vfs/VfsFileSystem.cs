@@ -53,6 +53,8 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
     private readonly Dictionary<StagedFileKey, Node> _byKey = new();
     // Recovered new files (journal of a previous run) waiting for their folder's first listing to place them.
     private readonly List<Node> _unplaced = new();
+    // Nodes with AbandonedPlaces (a handful at most): listings and the change feed skip unknown files there.
+    private readonly HashSet<Node> _abandoning = new();
     // Keys of new files unlinked before their upload was confirmed; bounded, oldest dropped.
     private readonly HashSet<StagedFileKey> _unlinkedKeys = new();
     // Upload results reported before AdoptRecovered made the recovered nodes; replayed right after it.

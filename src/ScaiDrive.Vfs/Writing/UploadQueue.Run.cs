@@ -140,6 +140,13 @@ internal sealed partial class UploadQueue
                     return (existing, target);
                 }
 
+                if (existing is null && conflictOf is null)
+                {
+                    // What held the name is gone already (a stray an abandoned upload left, trashed meanwhile): the
+                    // name is free again, so send again under it rather than fork a conflict copy.
+                    continue;
+                }
+
                 bool? abandoned = existing is null || conflictOf is not null ? null : await ResolveAbandonedClashAsync(entry, existing, cancellationToken);
                 if (abandoned == true)
                 {

@@ -10,6 +10,9 @@ internal sealed record MountSettings
     public string? CacheDirectory { get; init; }
     public long? CacheMaxBytes { get; init; }
     public bool ReadOnly { get; init; }
+
+    /// <summary>--direct-io: read-only opens bypass the kernel's page cache (FUSE only).</summary>
+    public bool DirectIo { get; init; }
     public bool AllowOther { get; init; }
     public TimeSpan? WriteBackDelay { get; init; }
     public TimeSpan? PollInterval { get; init; }

@@ -47,7 +47,7 @@ internal sealed class PlatformMount
 
         FuseMount fuse = await FuseMount.MountAsync(
             fs,
-            new FuseMountOptions { MountPoint = mountPoint, AllowOther = settings.AllowOther, ReadOnly = settings.ReadOnly, Debug = settings.Debug },
+            new FuseMountOptions { MountPoint = mountPoint, AllowOther = settings.AllowOther, ReadOnly = settings.ReadOnly, DirectIoReads = settings.DirectIo, Debug = settings.Debug },
             loggerFactory,
             cancellationToken);
         return new PlatformMount(fuse.Completion, fuse.UnmountAsync);

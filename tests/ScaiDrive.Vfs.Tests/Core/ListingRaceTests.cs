@@ -34,7 +34,7 @@ public sealed class ListingRaceTests
         using (hold.HoldAnswerOf(HttpMethod.Get, "/children"))
         {
             listing = h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode).AsTask();
-            await hold.Held.WaitAsync(s_wait);
+            await hold.AnswerHeld.WaitAsync(s_wait);
 
             // Meanwhile the upload lands and the file gets its server ID.
             await h.Fs.DrainAsync();
@@ -64,7 +64,7 @@ public sealed class ListingRaceTests
         using (hold.HoldRequest(HttpMethod.Delete, "/files/" + draft.Id.Value))
         {
             rename = h.Fs.RenameAsync(VfsFileSystem.RootInode, "draft.txt", VfsFileSystem.RootInode, "letter.txt").AsTask();
-            await hold.Held.WaitAsync(s_wait);
+            await hold.RequestHeld.WaitAsync(s_wait);
 
             // A listing now still finds draft.txt on the server.
             await Task.Delay(200);
@@ -106,7 +106,7 @@ public sealed class ListingRaceTests
         using (hold.HoldRequest(HttpMethod.Delete, "/files/" + draft.Id.Value))
         {
             rename = h.Fs.RenameAsync(VfsFileSystem.RootInode, "draft.txt", VfsFileSystem.RootInode, "letter.txt").AsTask();
-            await hold.Held.WaitAsync(s_wait);
+            await hold.RequestHeld.WaitAsync(s_wait);
 
             // The feed now reports the draft's new version, under its old name, for an ID no node has any more.
             await h.Fs.Follower.PullNowAsync(CancellationToken.None);
@@ -120,75 +120,77 @@ public sealed class ListingRaceTests
     }
 
     /// <summary>
-    /// Wraps the core's socket handler. One hold at a time: either the answer of the first matching request is kept
-    /// from the core (the server has answered; the core waits), or the first matching request is kept from the server.
-    /// Disposing the hold releases it.
+    /// Wraps the core's socket handler. Holds the first matching request before it is sent, or the answer of the first
+    /// matching request (the server has answered; the core waits); one of each at a time. Disposing a hold releases it.
     /// </summary>
     private sealed class HoldingHandler() : DelegatingHandler(new SocketsHttpHandler())
     {
         private readonly Lock _gate = new();
-        private Hold? _hold;
+        private Hold? _request;
+        private Hold? _answer;
 
-        /// <summary>Completes when the held request or answer has arrived at the hold.</summary>
-        public Task Held => _hold?.Arrived.Task ?? Task.CompletedTask;
+        public IDisposable HoldAnswerOf(HttpMethod method, string pathPart) => _answer = new Hold(method, pathPart);
 
-        public IDisposable HoldAnswerOf(HttpMethod method, string pathPart) => Start(new Hold(method, pathPart, beforeSending: false));
+        public IDisposable HoldRequest(HttpMethod method, string pathPart) => _request = new Hold(method, pathPart);
 
-        public IDisposable HoldRequest(HttpMethod method, string pathPart) => Start(new Hold(method, pathPart, beforeSending: true));
+        /// <summary>Completes when the request held by <see cref="HoldRequest"/> has arrived.</summary>
+        public Task RequestHeld => _request!.Arrived.Task;
 
-        private Hold Start(Hold hold)
-        {
-            lock (_gate)
-            {
-                _hold = hold;
-            }
-
-            return hold;
-        }
+        /// <summary>Completes when the answer held by <see cref="HoldAnswerOf"/> has arrived.</summary>
+        public Task AnswerHeld => _answer!.Arrived.Task;
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            Hold? hold;
-            lock (_gate)
+            Hold? before = Take(ref _request, request);
+            if (before is not null)
             {
-                hold = _hold is { } h && !h.Taken && h.Matches(request) ? h : null;
-                if (hold is not null)
-                {
-                    hold.Taken = true;
-                }
-            }
-
-            if (hold is { BeforeSending: true })
-            {
-                hold.Arrived.TrySetResult();
-                await hold.Released.Task.WaitAsync(cancellationToken);
+                before.Arrived.TrySetResult();
+                await before.RequestReleased.Task.WaitAsync(cancellationToken);
             }
 
             HttpResponseMessage response = await base.SendAsync(request, cancellationToken);
-            if (hold is { BeforeSending: false })
+            if (Take(ref _answer, request) is { } after)
             {
                 await response.Content.LoadIntoBufferAsync(cancellationToken);
-                hold.Arrived.TrySetResult();
-                await hold.Released.Task.WaitAsync(cancellationToken);
+                after.Arrived.TrySetResult();
+                await after.Released.Task.WaitAsync(cancellationToken);
             }
 
             return response;
         }
 
-        private sealed class Hold(HttpMethod method, string pathPart, bool beforeSending) : IDisposable
+        private Hold? Take(ref Hold? slot, HttpRequestMessage request)
         {
-            public bool BeforeSending { get; } = beforeSending;
+            lock (_gate)
+            {
+                if (slot is { Taken: false } hold && hold.Matches(request))
+                {
+                    hold.Taken = true;
+                    return hold;
+                }
 
+                return null;
+            }
+        }
+
+        private sealed class Hold(HttpMethod method, string pathPart) : IDisposable
+        {
             public bool Taken { get; set; }
 
             public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            public TaskCompletionSource RequestReleased { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
             public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
             public bool Matches(HttpRequestMessage request) =>
                 request.Method == method && request.RequestUri!.AbsolutePath.Contains(pathPart, StringComparison.Ordinal);
 
-            public void Dispose() => Released.TrySetResult();
+            public void Dispose()
+            {
+                RequestReleased.TrySetResult();
+                Released.TrySetResult();
+            }
         }
     }
 }

@@ -342,6 +342,33 @@ public sealed class UploadQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_name_freed_between_the_conflict_and_the_lookup_is_taken_without_a_conflict_copy()
+    {
+        // What held the name (a stray that an abandoned upload left, say) goes to the trash just after the server
+        // refused our POST: the name is free again, so the file goes up under its own name.
+        FileItem stray = _server.Seed("taken.txt", [1]);
+        int lists = 0;
+        _server.Hook = async (operation, ct) =>
+        {
+            if (operation == "list" && Interlocked.Increment(ref lists) == 1)
+            {
+                _server.Hook = null;
+                await _server.DeleteFileAsync(stray.Id, ct);
+            }
+        };
+        var key = StagedFileKey.New();
+        await _queue.EnqueueAsync(_cache.Stage(key, [2], 1, NewFile("taken.txt")), Ct);
+
+        _clock.Advance(s_delay);
+        await Eventually.TrueAsync(() => !_events.Uploaded.IsEmpty || !_events.Failed.IsEmpty, "settled");
+
+        Assert.Empty(_events.Failed);
+        (_, _, FileItem item) = Assert.Single(_events.Uploaded);
+        Assert.Equal("taken.txt", item.Name);
+        Assert.Equal([2], _server.FindByName("taken.txt")!.Content);
+    }
+
+    [Fact]
     public async Task Crash_mid_session_then_recover_resumes_the_same_session_without_resending_chunks()
     {
         _queue = await SwapQueueAsync(smallThreshold: 0);

@@ -20,7 +20,7 @@ public sealed class DirectIoMountTests
         byte[] content = RandomNumberGenerator.GetBytes((12 * 1024 * 1024) + 12345);
         await client.UploadResumableAsync(
             new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "movie.bin", content.Length),
-            new MemorySource(content));
+            new MemoryUploadSource(content));
         string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
         string expected = Path.Combine(cache, "..", Path.GetFileName(cache) + ".expected");
         await File.WriteAllBytesAsync(expected, content);
@@ -51,18 +51,6 @@ public sealed class DirectIoMountTests
         {
             File.Delete(expected);
             Directory.Delete(cache, recursive: true);
-        }
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsSpan((int)offset, n).CopyTo(buffer.Span);
-            return ValueTask.FromResult(n);
         }
     }
 }

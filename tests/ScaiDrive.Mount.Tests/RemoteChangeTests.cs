@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using ScaiDrive.Client;
+using ScaiDrive.TestSupport;
 using Xunit;
 
 namespace ScaiDrive.Mount.Tests;
@@ -40,7 +41,7 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
         byte[] two = Encoding.UTF8.GetBytes("version two, longer");
         await Api.UploadResumableAsync(
             new CreateUploadSessionRequest(fixture.Share, null, file.Name, two.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-            new MemorySource(two));
+            new MemoryUploadSource(two));
         await AssertWithinAsync(async () => await ReadThroughProcessAsync(path) == "version two, longer", "new content visible");
     }
 
@@ -83,7 +84,7 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
             byte[] next = Encoding.UTF8.GetBytes($"round {round}");
             file = await Api.UploadResumableAsync(
                 new CreateUploadSessionRequest(fixture.Share, null, file.Name, next.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-                new MemorySource(next));
+                new MemoryUploadSource(next));
             var clock = Stopwatch.StartNew();
             await AssertWithinAsync(async () => await ReadThroughProcessAsync(path) == $"round {round}", $"round {round}", TimeSpan.FromSeconds(5));
             elapsed.Add(clock.Elapsed);
@@ -108,7 +109,7 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
             byte[] remote = "remote edit"u8.ToArray();
             await Api.UploadResumableAsync(
                 new CreateUploadSessionRequest(fixture.Share, null, file.Name, remote.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-                new MemorySource(remote));
+                new MemoryUploadSource(remote));
             await slow.UnmountAsync(); // waits for the upload, which meets the conflict
         }
 
@@ -176,18 +177,6 @@ public sealed class RemoteChangeTests(DriveFixture fixture) : IClassFixture<Driv
             }
 
             await Task.Delay(20);
-        }
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsMemory((int)offset, n).CopyTo(buffer);
-            return ValueTask.FromResult(n);
         }
     }
 }

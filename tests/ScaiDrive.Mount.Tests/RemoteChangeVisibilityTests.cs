@@ -224,7 +224,7 @@ public abstract class RemoteChangeVisibilityTests(VisibilityFixture fixture)
         byte[] bytes = Encoding.UTF8.GetBytes(content);
         return await Api.UploadResumableAsync(
             new CreateUploadSessionRequest(Share, file.FolderId, file.Name, bytes.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-            new MemorySource(bytes));
+            new MemoryUploadSource(bytes));
     }
 
     /// <summary>The state a case starts from is visible (through the feed as well: it is not what is measured).</summary>
@@ -235,18 +235,6 @@ public abstract class RemoteChangeVisibilityTests(VisibilityFixture fixture)
         {
             Assert.True(clock.Elapsed < s_prepared, "the starting state never showed in the mount");
             await Task.Delay(20);
-        }
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsMemory((int)offset, n).CopyTo(buffer);
-            return ValueTask.FromResult(n);
         }
     }
 }

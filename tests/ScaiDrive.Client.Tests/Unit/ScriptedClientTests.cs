@@ -425,7 +425,7 @@ public sealed class ScriptedClientTests
         var reports = new List<long>();
         var file = await client.UploadResumableAsync(
             new CreateUploadSessionRequest(new ShareId("shr_1"), null, "big", content.Length) { ChunkSize = chunk },
-            new ByteArraySource(content),
+            new MemoryUploadSource(content),
             new ResumableUploadOptions { ExistingSessionId = new UploadSessionId("ups_1"), OnSessionReady = (s, _) => { ready = s; return ValueTask.CompletedTask; } },
             new SyncProgress(reports),
             Ct);
@@ -436,18 +436,6 @@ public sealed class ScriptedClientTests
         Assert.Equal(["1", "3", "4"], puts);
         Assert.Equal(2 * chunk, reports[0]);
         Assert.Equal(content.Length, reports.Max());
-    }
-
-    private sealed class ByteArraySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsSpan((int)offset, n).CopyTo(buffer.Span);
-            return ValueTask.FromResult(n);
-        }
     }
 
     /// <summary>IProgress that records synchronously (Progress&lt;T&gt; posts to the thread pool, too late for asserts).</summary>

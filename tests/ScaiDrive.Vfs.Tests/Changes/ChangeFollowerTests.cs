@@ -1,5 +1,6 @@
 using System.Text;
 using ScaiDrive.Client;
+using ScaiDrive.TestSupport;
 using ScaiDrive.Vfs.Tests.Core;
 using Xunit;
 
@@ -105,7 +106,7 @@ public sealed class ChangeFollowerTests
         byte[] two = Bytes("version two, longer");
         await colleague.UploadResumableAsync(
             new CreateUploadSessionRequest(h.ShareId, null, "doc.txt", two.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-            new MemorySource(two));
+            new MemoryUploadSource(two));
 
         await WaitUntilAsync(() => Saw(kernel, inode, null, content: true), "kernel told to drop the pages");
         Assert.Equal(two.Length, (await h.Fs.GetAttributesAsync(inode)).Size);
@@ -357,7 +358,7 @@ public sealed class ChangeFollowerTests
         const int Size = 48 * 1024 * 1024;
         byte[] content = new byte[Size];
         new Random(6).NextBytes(content);
-        FileItem file = await h.OtherClient().UploadResumableAsync(new CreateUploadSessionRequest(h.ShareId, null, "big.bin", Size), new MemorySource(content));
+        FileItem file = await h.OtherClient().UploadResumableAsync(new CreateUploadSessionRequest(h.ShareId, null, "big.bin", Size), new MemoryUploadSource(content));
         await WaitUntilAsync(() => ExistsAsync(h.Fs, "big.bin"), "file visible");
         ulong handle = await h.Fs.OpenAsync(await h.Fs.InodeOfAsync("big.bin"), VfsOpenFlags.Read);
         try
@@ -397,7 +398,7 @@ public sealed class ChangeFollowerTests
         byte[] remote = Bytes("remote edit");
         await colleague.UploadResumableAsync(
             new CreateUploadSessionRequest(h.ShareId, null, "both.txt", remote.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-            new MemorySource(remote));
+            new MemoryUploadSource(remote));
         await h.Fs.FlushAsync(handle);
         await h.Fs.ReleaseAsync(handle);
         await h.Fs.DrainAsync();
@@ -409,18 +410,6 @@ public sealed class ChangeFollowerTests
             "conflict copy listed");
         string copy = (await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode)).First(e => e.Name.StartsWith("both (conflict ", StringComparison.Ordinal)).Name;
         Assert.Equal(Bytes("local edit"), await h.Fs.ReadFileAsync(copy));
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsMemory((int)offset, n).CopyTo(buffer);
-            return ValueTask.FromResult(n);
-        }
     }
 }
 

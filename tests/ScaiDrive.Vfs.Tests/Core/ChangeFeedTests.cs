@@ -1,5 +1,6 @@
 using System.Text;
 using ScaiDrive.Client;
+using ScaiDrive.TestSupport;
 using Xunit;
 
 namespace ScaiDrive.Vfs.Tests.Core;
@@ -47,7 +48,7 @@ public sealed class ChangeFeedTests
         byte[] newer = Bytes("new content from a colleague");
         await other.UploadResumableAsync(
             new CreateUploadSessionRequest(h.ShareId, folder, "doc.txt", newer.Length) { ReplaceFileId = docItem.Id, BaseVersionId = docItem.VersionId },
-            new MemorySource(newer));
+            new MemoryUploadSource(newer));
         await other.UploadSmallFileAsync(h.ShareId, folder, "new.txt", Bytes("hello"));
         await other.DeleteFileAsync((await FsPaths.ServerFileAsync(other, h.ShareId, "feed/gone.txt"))!.Id);
 
@@ -59,17 +60,5 @@ public sealed class ChangeFeedTests
         Assert.Equal(Bytes("new content from a colleague"), await h.Fs.ReadFileAsync("feed/doc.txt"));
         Assert.Contains((doc, (string?)null, true), notifier.Calls);
         Assert.Contains((dir, (string?)"gone.txt", false), notifier.Calls);
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsSpan((int)offset, n).CopyTo(buffer.Span);
-            return ValueTask.FromResult(n);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using ScaiDrive.Client;
+using ScaiDrive.TestSupport;
 using Xunit;
 
 namespace ScaiDrive.Vfs.Tests.Core;
@@ -102,7 +103,7 @@ public sealed class WritePathTests
         byte[] newer = Bytes("changed by a colleague");
         await h.OtherClient().UploadResumableAsync(
             new CreateUploadSessionRequest(h.ShareId, null, "kept.txt", newer.Length) { ReplaceFileId = file.Id, BaseVersionId = file.VersionId },
-            new MemorySource(newer));
+            new MemoryUploadSource(newer));
         await Task.Delay(150);
 
         VfsAttributes changed = await h.Fs.GetAttributesAsync(await h.Fs.InodeOfAsync("kept.txt"));
@@ -192,18 +193,6 @@ public sealed class WritePathTests
             {
                 report(value);
             }
-        }
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsSpan((int)offset, n).CopyTo(buffer.Span);
-            return ValueTask.FromResult(n);
         }
     }
 }

@@ -225,19 +225,7 @@ public sealed class UploadQueueServerTests : ServerBackedQueueTest
             BaseVersionId = file.VersionId,
             ChunkSize = ChunkSize,
         };
-        await Client.UploadResumableAsync(request, new MemorySource(content), cancellationToken: Ct);
-    }
-
-    private sealed class MemorySource(byte[] data) : IUploadSource
-    {
-        public long Length => data.Length;
-
-        public ValueTask<int> ReadAtAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            int count = (int)Math.Min(buffer.Length, Math.Max(0, data.Length - offset));
-            data.AsMemory((int)offset, count).CopyTo(buffer);
-            return ValueTask.FromResult(count);
-        }
+        await Client.UploadResumableAsync(request, new MemoryUploadSource(content), cancellationToken: Ct);
     }
 
     /// <summary>

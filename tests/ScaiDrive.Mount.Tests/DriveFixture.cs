@@ -5,7 +5,7 @@ using Xunit;
 namespace ScaiDrive.Mount.Tests;
 
 /// <summary>One local server and one real mount of its default share for a test class.</summary>
-public sealed class DriveFixture : IAsyncLifetime
+public class DriveFixture : IAsyncLifetime
 {
     public LocalServer Server { get; private set; } = null!;
 
@@ -18,7 +18,7 @@ public sealed class DriveFixture : IAsyncLifetime
     /// <summary>The mount root is the default share ("My Files").</summary>
     public string Root => Drive.MountPoint;
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         Server = await LocalServer.StartAsync();
         Client = new ScaiDriveClient(new ScaiDriveClientOptions
@@ -26,10 +26,13 @@ public sealed class DriveFixture : IAsyncLifetime
             BaseUrl = Server.BaseUrl,
             Credentials = new ScaiDriveCredentials { AccessToken = Server.OwnerToken },
         });
-        Drive = await MountedDrive.StartAsync(Server, new MountedDriveOptions { Share = Server.DefaultShareId });
+        Drive = await MountedDrive.StartAsync(Server, MountOptions(Server.DefaultShareId));
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>How the share is mounted; a derived fixture adds its own arguments.</summary>
+    protected virtual MountedDriveOptions MountOptions(string share) => new() { Share = share };
+
+    public virtual async ValueTask DisposeAsync()
     {
         try
         {

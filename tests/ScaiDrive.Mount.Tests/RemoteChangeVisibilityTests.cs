@@ -252,7 +252,7 @@ public sealed class PushedMountFixture() : VisibilityFixture(push: true, pollInt
 public sealed class PolledMountFixture() : VisibilityFixture(push: false, pollInterval: TimeSpan.FromSeconds(2), bound: TimeSpan.FromSeconds(3));
 
 /// <summary>One local server and one mount of its default share with long metadata timeouts, push on or off.</summary>
-public abstract class VisibilityFixture(bool push, TimeSpan pollInterval, TimeSpan bound) : IAsyncLifetime
+public abstract class VisibilityFixture(bool push, TimeSpan pollInterval, TimeSpan bound) : DriveFixture
 {
     private readonly List<(string What, TimeSpan Elapsed)> _latencies = new();
 
@@ -261,34 +261,16 @@ public abstract class VisibilityFixture(bool push, TimeSpan pollInterval, TimeSp
     /// <summary>The longest a change may take to show.</summary>
     public TimeSpan Bound { get; } = bound;
 
-    public LocalServer Server { get; private set; } = null!;
-
-    public ScaiDriveClient Client { get; private set; } = null!;
-
-    public MountedDrive Drive { get; private set; } = null!;
-
-    public ShareId Share => new(Server.DefaultShareId);
-
-    public async ValueTask InitializeAsync()
+    protected override MountedDriveOptions MountOptions(string share) => new()
     {
-        Server = await LocalServer.StartAsync();
-        Client = new ScaiDriveClient(new ScaiDriveClientOptions
-        {
-            BaseUrl = Server.BaseUrl,
-            Credentials = new ScaiDriveCredentials { AccessToken = Server.OwnerToken },
-        });
-        List<string> extra = ["--metadata-timeout", "60s"];
-        if (!Push)
-        {
-            extra.Add("--no-push");
-        }
+        Share = share,
+        PollInterval = $"{pollInterval.TotalSeconds}s",
+        ExtraArguments = Push ? ["--metadata-timeout", "60s"] : ["--metadata-timeout", "60s", "--no-push"],
+    };
 
-        Drive = await MountedDrive.StartAsync(Server, new MountedDriveOptions
-        {
-            Share = Server.DefaultShareId,
-            PollInterval = $"{pollInterval.TotalSeconds}s",
-            ExtraArguments = extra,
-        });
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
 
         // Following starts at the head of the feed once a cursor is stored; with push, once the socket is up too.
         var clock = Stopwatch.StartNew();
@@ -351,24 +333,9 @@ public abstract class VisibilityFixture(bool push, TimeSpan pollInterval, TimeSp
         Assert.True(elapsed <= Bound, $"{what}: visible only after {elapsed.TotalMilliseconds:F0} ms, bound {Bound.TotalMilliseconds:F0} ms");
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (Drive is not null)
-            {
-                await Drive.DisposeAsync();
-            }
-        }
-        finally
-        {
-            Client?.Dispose();
-            if (Server is not null)
-            {
-                await Server.DisposeAsync();
-            }
-        }
-
+        await base.DisposeAsync();
         lock (_latencies)
         {
             if (_latencies.Count > 0)

@@ -14,6 +14,10 @@ public sealed partial class VfsFileSystem
     // By server ID. Guarded by _gate.
     private readonly Dictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
 
+    // Old tombstones are swept when the table grows past this; it doubles when a sweep frees little (an rm -rf of
+    // thousands of files within the lifetime), so each delete costs amortised O(1). Guarded by _gate.
+    private int _tombstoneSweepAt = 256;
+
     /// <summary>Sends a file to the trash, keeping listings that predate the delete from showing it again.</summary>
     private async Task TrashFileAsync(FileId fileId, CancellationToken cancellationToken)
     {
@@ -38,7 +42,8 @@ public sealed partial class VfsFileSystem
 
     /// <summary>
     /// Starts a tombstone (under the namespace gate, where the local change that gives up the object is made). Scopes
-    /// may nest; the one that ends last dates the tombstone.
+    /// may nest (a rename over a file buries the source's old ID, then trashes it): the one that ends last dates the
+    /// tombstone.
     /// </summary>
     private TombstoneScope BuryUnsynchronized(string id)
     {
@@ -52,7 +57,7 @@ public sealed partial class VfsFileSystem
         {
             DateTimeOffset now = _time.GetUtcNow();
             _tombstones[id] = new Tombstone(++_namespaceEpoch, now);
-            if (_tombstones.Count > 256)
+            if (_tombstones.Count > _tombstoneSweepAt)
             {
                 foreach ((string key, Tombstone stone) in _tombstones.ToArray())
                 {
@@ -61,6 +66,8 @@ public sealed partial class VfsFileSystem
                         _tombstones.Remove(key);
                     }
                 }
+
+                _tombstoneSweepAt = Math.Max(256, _tombstones.Count * 2);
             }
         }
     }

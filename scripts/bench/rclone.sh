@@ -71,6 +71,7 @@ PYEOF
     rclone_serve "$port"
   fi
 
+  settle_server_files "$RC_DATA"
   rclone_mount "$RC_MP" "$RUN/rclone-cache2"
   workload_reads rclone "$RC_MP"
   rclone_unmount "$RC_MP"

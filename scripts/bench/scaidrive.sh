@@ -52,6 +52,7 @@ side_scaidrive() {
   scaidrive_mount "$SD_MP" "$RUN/sd-cache1"
   workload_writes scaidrive "$SD_MP"
   scaidrive_unmount "$SD_MP"
+  settle_server_files "$SD_DATA/blobs"
 
   scaidrive_mount "$SD_MP" "$RUN/sd-cache2"
   workload_reads scaidrive "$SD_MP"

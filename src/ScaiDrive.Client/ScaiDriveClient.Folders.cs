@@ -4,7 +4,7 @@ namespace ScaiDrive.Client;
 
 public sealed partial class ScaiDriveClient
 {
-    private const int ChildrenPageSize = 1000;
+    private const int ChildrenPageSize = 5000; // the most a page may hold (api §21): one round trip per 5,000 entries
 
     /// <summary>All children of a folder (<paramref name="folderId"/> null = share root), every page.</summary>
     public async Task<FolderListing> ListChildrenAsync(ShareId shareId, FolderId? folderId, bool includeDeleted = false, CancellationToken cancellationToken = default)

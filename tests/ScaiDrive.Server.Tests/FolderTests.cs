@@ -72,6 +72,45 @@ public sealed class FolderTests : ServerTest
     }
 
     [Fact]
+    public async Task EveryPageIsTheMatchingSliceOfTheWholeListing()
+    {
+        // Pages are read with LIMIT/OFFSET per table: a page may end in the folders, straddle folders and files, or
+        // start past the folders; deleted children must not shift the offsets of the live ones.
+        JsonElement parent = await Api.CreateFolderAsync(Owner, Share, null, "paged");
+        foreach (string name in new[] { "f-c", "f-a", "f-b" })
+        {
+            await Api.CreateFolderAsync(Owner, Share, parent.Id(), name);
+        }
+
+        foreach (string name in new[] { "d.txt", "b.txt", "a.txt", "c.txt" })
+        {
+            await Api.UploadAsync(Owner, Share, parent.Id(), name, [1]);
+        }
+
+        JsonElement gone = await Api.UploadAsync(Owner, Share, parent.Id(), "bb.txt", [2]);
+        using (HttpResponseMessage deleted = await Owner.DeleteAsync($"api/v1/files/{gone.Id()}", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        string[] live = ["f-a", "f-b", "f-c", "a.txt", "b.txt", "c.txt", "d.txt"];
+        string[] withDeleted = ["f-a", "f-b", "f-c", "a.txt", "b.txt", "bb.txt", "c.txt", "d.txt"];
+        foreach ((string query, string[] expected) in new[] { (string.Empty, live), ("&include_deleted=true", withDeleted) })
+        {
+            for (int limit = 1; limit <= expected.Length + 1; limit++)
+            {
+                for (int offset = 0; offset <= expected.Length + 1; offset++)
+                {
+                    JsonElement page = await Api.OkAsync(
+                        Owner, HttpMethod.Get, $"api/v1/folders/{parent.Id()}/children?share_id={Share}&limit={limit}&offset={offset}{query}");
+                    Assert.Equal(expected.Skip(offset).Take(limit), page.GetProperty("items").EnumerateArray().Select(i => i.Str("name")));
+                    Assert.Equal(expected.Length, page.Long("total"));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task SoftDeleteIsRecursiveAndRestorable()
     {
         JsonElement a = await Api.CreateFolderAsync(Owner, Share, null, "A");

@@ -148,35 +148,37 @@ internal sealed partial class Drive
 
         string path = FolderPath(db, parentId);
         string deletedFilter = includeDeleted ? string.Empty : " AND is_deleted=0";
-        List<FolderRow> folders = db.Query(
-            $"SELECT {FolderRow.Columns} FROM folders WHERE share_id=$s AND parent_id IS $p{deletedFilter} ORDER BY name_key, name",
-            FolderRow.Read, ("$s", share), ("$p", parentId));
-        List<FileRow> files = db.Query(
-            $"SELECT {FileRow.Columns} FROM files WHERE share_id=$s AND folder_id IS $p{deletedFilter} ORDER BY name_key, name",
-            FileRow.Read, ("$s", share), ("$p", parentId));
-        var items = new List<object>(Math.Min(limit, folders.Count + files.Count));
-        int index = 0;
-        foreach (FolderRow folder in folders)
+
+        // Folders first, then files, each by name; only the rows of the requested page are read. Reading every child
+        // and slicing made each page of a 10,000-entry folder cost as much as the whole folder (45 ms a page here).
+        int folderCount = (int)db.Scalar<long>(
+            $"SELECT COUNT(*) FROM folders WHERE share_id=$s AND parent_id IS $p{deletedFilter}", ("$s", share), ("$p", parentId));
+        int fileCount = (int)db.Scalar<long>(
+            $"SELECT COUNT(*) FROM files WHERE share_id=$s AND folder_id IS $p{deletedFilter}", ("$s", share), ("$p", parentId));
+        var items = new List<object>(Math.Max(0, Math.Min(limit, folderCount + fileCount - offset)));
+        if (offset < folderCount)
         {
-            if (index >= offset && items.Count < limit)
+            foreach (FolderRow folder in db.Query(
+                $"SELECT {FolderRow.Columns} FROM folders WHERE share_id=$s AND parent_id IS $p{deletedFilter} ORDER BY name_key, name LIMIT $limit OFFSET $offset",
+                FolderRow.Read, ("$s", share), ("$p", parentId), ("$limit", limit), ("$offset", offset)))
             {
                 items.Add(ToDto(db, folder, path));
             }
-
-            index++;
         }
 
-        foreach (FileRow file in files)
+        int fileLimit = limit - items.Count;
+        long fileOffset = Math.Max(0L, (long)offset - folderCount);
+        if (fileLimit > 0 && fileOffset < fileCount)
         {
-            if (index >= offset && items.Count < limit)
+            foreach (FileRow file in db.Query(
+                $"SELECT {FileRow.Columns} FROM files WHERE share_id=$s AND folder_id IS $p{deletedFilter} ORDER BY name_key, name LIMIT $limit OFFSET $offset",
+                FileRow.Read, ("$s", share), ("$p", parentId), ("$limit", fileLimit), ("$offset", fileOffset)))
             {
                 items.Add(ToDto(file, path));
             }
-
-            index++;
         }
 
-        return new ChildrenPage(items, path, folders.Count + files.Count, limit, offset);
+        return new ChildrenPage(items, path, folderCount + fileCount, limit, offset);
     });
 
     public FolderDto CreateFolder(Caller caller, string shareId, string? parentId, string name) => Mutate((db, changes) =>

@@ -333,6 +333,7 @@ public sealed class ScriptedClientTests
         {
             var query = System.Web.HttpUtility.ParseQueryString(req.Uri.Query);
             Assert.Equal("shr_1", query["share_id"]);
+            Assert.Equal("5000", query["limit"]); // the largest page the API allows (§21): fewest round trips
             int offset = int.Parse(query["offset"]!, System.Globalization.CultureInfo.InvariantCulture);
             string items = offset == 0
                 ? """[{"id":"fld_a","type":"folder","name":"A"},{"id":"fil_b","type":"file","name":"b","size":1}]"""

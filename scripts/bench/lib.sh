@@ -56,6 +56,17 @@ durable_end() {
 # curl_time ARGS...: runs curl and prints "http_code bytes_down bytes_up seconds".
 curl_time() { curl -sS -o /dev/null -w '%{http_code} %{size_download} %{size_upload} %{time_total}\n' "$@"; }
 
+# raw_read_cold CURLARGS...: an untimed GET of the file, then the timed one (curl_time's output), each after
+# drop_caches. In side-by-side rounds (scripts/bench/read-ab.sh) the first full GET after the mount's reads cost the
+# server about twice the system time of every later one (1.2-1.7 s against 0.6-0.8 s per GiB) and ran at 650-840
+# MB/s against 1.2-1.9 GB/s; the untimed GET keeps that one-off out of the figure the mount is compared with.
+raw_read_cold() {
+  drop_caches
+  curl -sS -o /dev/null "$@" || true
+  drop_caches
+  curl_time "$@"
+}
+
 # raw_small SYSTEM CURLCONFIG: the small files as one request each, in order, over one connection (curl -K).
 # Each request returns once the server stored the file, so this is "until durable" for raw HTTP.
 raw_small() {

@@ -82,8 +82,7 @@ PYEOF
   record rclone change_median n/a ms "rclone's webdav backend has no change notification: a remote change shows only after --dir-cache-time (5m by default)"
 
   log "rclone: raw HTTP (curl) against the WebDAV server"
-  drop_caches
-  read -r code down _ secs < <(curl_time "${RC_URL}big.bin")
+  read -r code down _ secs < <(raw_read_cold "${RC_URL}big.bin")
   [ "$code" = 200 ] && [ "$down" -eq "$SIZE" ] || { log "rclone: curl GET answered $code with $down bytes"; return 1; }
   record rclone_raw read_cold "$(mb_per_s "$down" "$secs")" MB/s
   cat "$SRC/up.bin" >/dev/null

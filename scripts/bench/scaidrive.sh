@@ -79,8 +79,7 @@ side_scaidrive() {
   log "scaidrive: raw HTTP (curl) against the server"
   json=$("$PY" "$LIB/benchlib.py" sd-find "$SD_URL" "$SD_TOKEN_FILE" "$SD_SHARE" /big.bin)
   id=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$json")
-  drop_caches
-  read -r code down _ secs < <(curl_time -H @"$RUN/auth.hdr" "${SD_URL%/}/api/v1/files/$id/content")
+  read -r code down _ secs < <(raw_read_cold -H @"$RUN/auth.hdr" "${SD_URL%/}/api/v1/files/$id/content")
   [ "$code" = 200 ] && [ "$down" -eq "$SIZE" ] || { log "scaidrive: curl GET answered $code with $down bytes"; return 1; }
   out=$(mb_per_s "$down" "$secs")
   record scaidrive_raw read_cold "$out" MB/s

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Side-by-side rounds of the cold sequential read: `dd` through a fresh mount, then curl's GET of the same file from
+# the same server, alternating, with the CPU each process spent. Finer than bench.sh's single pair of reads when a
+# change to the read path needs a verdict on this noisy machine.
+#
+#   scripts/bench/read-ab.sh                 # 5 rounds, 1 GiB
+#   ROUNDS=3 SIZE_MB=512 EXTRA=--direct-io scripts/bench/read-ab.sh
+#   WARM_MB=32 scripts/bench/read-ab.sh      # each fresh mount first reads another 32 MiB file (JIT warmed up)
+#
+# Needs root (mounts, drop_caches) and a Release build (scripts/test.sh or `dotnet build -c Release`).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+CLI="dotnet $root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll"
+PY=python3
+LIB=$root/scripts/bench
+ROUNDS=${ROUNDS:-5}
+SIZE_MB=${SIZE_MB:-1024}
+EXTRA=${EXTRA:-}
+WARM_MB=${WARM_MB:-0}
+RUN=$(mktemp -d /tmp/sdfs-read-ab.XXXXXX)
+MP=$RUN/mnt
+server=""
+
+cleanup() {
+  if mountpoint -q "$MP" 2>/dev/null; then $CLI unmount "$MP" >/dev/null 2>&1 || fusermount3 -uz "$MP" || true; fi
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+split_ticks() { awk '{print "user " $14 " sys " $15}' "/proc/$1/stat"; }
+
+port=$($PY "$LIB/benchlib.py" freeport)
+$CLI serve --data "$RUN/data" --listen "127.0.0.1:$port" >"$RUN/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 300); do grep -q 'listening on' "$RUN/serve.log" && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$RUN/serve.log" | head -1); url=${url%/}
+tokfile=$(sed -n 's/^token file: *//p' "$RUN/serve.log" | head -1)
+(umask 077; printf 'Authorization: Bearer %s\n' "$(sed '1s/^\xEF\xBB\xBF//' "$tokfile")" >"$RUN/auth.hdr")
+share=$($PY "$LIB/benchlib.py" sd-share "$url" "$tokfile")
+head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$RUN/big.bin"
+curl -sS -o /dev/null -H @"$RUN/auth.hdr" -F "share_id=$share" -F name=big.bin \
+  -F "file=@$RUN/big.bin;type=application/octet-stream" "$url/api/v1/files"
+rm "$RUN/big.bin"
+if [ "$WARM_MB" -gt 0 ]; then
+  head -c $((WARM_MB * 1024 * 1024)) /dev/urandom >"$RUN/warm.bin"
+  curl -sS -o /dev/null -H @"$RUN/auth.hdr" -F "share_id=$share" -F name=warm.bin \
+    -F "file=@$RUN/warm.bin;type=application/octet-stream" "$url/api/v1/files"
+  rm "$RUN/warm.bin"
+fi
+id=$($PY "$LIB/benchlib.py" sd-find "$url" "$tokfile" "$share" /big.bin | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# The first read of a just-written file costs its reader several times more than later cold reads (bench.sh's
+# settle_server_files): done once, untimed.
+find "$RUN/data/blobs" -type f -exec cat {} + >/dev/null
+mkdir -p "$MP"
+
+printf '%-5s %10s %10s %7s | %12s %12s %10s | %12s %10s\n' round "mount MB/s" "curl MB/s" ratio "daemon s" "server s" "dd sys s" "server s" "curl s"
+for i in $(seq "$ROUNDS"); do
+  rm -rf "$RUN/cache"
+  # shellcheck disable=SC2086
+  $CLI mount "$MP" --url "$url" --token-file "$tokfile" --share "$share" --cache-dir "$RUN/cache" $EXTRA >>"$RUN/mount.log" 2>&1
+  stat "$MP/big.bin" >/dev/null
+  if [ "$WARM_MB" -gt 0 ]; then cat "$MP/warm.bin" >/dev/null; fi
+  daemon=$($CLI status "$MP" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+  drop
+  d0=$(cpu_ticks "$daemon"); s0=$(cpu_ticks "$server")
+  t0=$(date +%s.%N)
+  /usr/bin/time -f '%S' -o "$RUN/dd.time" dd if="$MP/big.bin" of=/dev/null bs=1M status=none
+  t1=$(date +%s.%N)
+  d1=$(cpu_ticks "$daemon"); s1=$(cpu_ticks "$server")
+  $CLI unmount "$MP" >>"$RUN/mount.log" 2>&1
+  drop
+  s2=$(cpu_ticks "$server")
+  [ -n "${SPLIT:-}" ] && echo "server before curl: $(split_ticks "$server")"
+  read -r bytes secs < <(/usr/bin/time -f '%U %S' -o "$RUN/curl.time" curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' \
+    -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content")
+  s3=$(cpu_ticks "$server")
+  [ -n "${SPLIT:-}" ] && echo "server after curl:  $(split_ticks "$server")"
+  mount=$(echo "$SIZE_MB * 1.048576 / ($t1 - $t0)" | bc -l)
+  http=$(echo "$bytes / 1000000 / $secs" | bc -l)
+  hz=$(getconf CLK_TCK)
+  printf '%-5s %10.0f %10.0f %7.3f | %12.2f %12.2f %10s | %12.2f %10s\n' "$i" "$mount" "$http" "$(echo "$mount / $http" | bc -l)" \
+    "$(echo "($d1 - $d0) / $hz" | bc -l)" "$(echo "($s1 - $s0) / $hz" | bc -l)" "$(cat "$RUN/dd.time")" \
+    "$(echo "($s3 - $s2) / $hz" | bc -l)" "$(awk '{print $1 + $2}' "$RUN/curl.time")"
+done

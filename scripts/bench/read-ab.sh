@@ -6,6 +6,7 @@
 #   scripts/bench/read-ab.sh                 # 5 rounds, 1 GiB
 #   ROUNDS=3 SIZE_MB=512 EXTRA=--direct-io scripts/bench/read-ab.sh
 #   WARM_MB=32 scripts/bench/read-ab.sh      # each fresh mount first reads another 32 MiB file (JIT warmed up)
+#   SPLIT=1 scripts/bench/read-ab.sh         # also the server's user and system ticks around each curl GET
 #
 # Needs root (mounts, drop_caches) and a Release build (scripts/test.sh or `dotnet build -c Release`).
 set -euo pipefail

@@ -7,11 +7,12 @@
 #   ROUNDS=3 SIZE_MB=512 EXTRA=--direct-io scripts/bench/read-ab.sh
 #   WARM_MB=32 scripts/bench/read-ab.sh      # each fresh mount first reads another 32 MiB file (JIT warmed up)
 #   SPLIT=1 scripts/bench/read-ab.sh         # also the server's user and system ticks around each curl GET
+#   CLI_DLL=/tmp/other/scaidrivefs.dll scripts/bench/read-ab.sh   # another build of the CLI (server and daemon)
 #
 # Needs root (mounts, drop_caches) and a Release build (scripts/test.sh or `dotnet build -c Release`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-CLI="dotnet $root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll"
+CLI="dotnet ${CLI_DLL:-$root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll}"
 PY=python3
 LIB=$root/scripts/bench
 ROUNDS=${ROUNDS:-5}

@@ -16,7 +16,7 @@ public sealed class DirectIoMountTests
     public async Task ReadsBypassThePageCacheButProgramsStillRun()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+        using var client = server.CreateOwnerClient();
         byte[] content = RandomNumberGenerator.GetBytes((12 * 1024 * 1024) + 12345);
         await client.UploadResumableAsync(
             new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "movie.bin", content.Length),

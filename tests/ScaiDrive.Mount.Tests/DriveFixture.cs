@@ -21,11 +21,7 @@ public class DriveFixture : IAsyncLifetime
     public virtual async ValueTask InitializeAsync()
     {
         Server = await LocalServer.StartAsync();
-        Client = new ScaiDriveClient(new ScaiDriveClientOptions
-        {
-            BaseUrl = Server.BaseUrl,
-            Credentials = new ScaiDriveCredentials { AccessToken = Server.OwnerToken },
-        });
+        Client = Server.CreateOwnerClient();
         Drive = await MountedDrive.StartAsync(Server, MountOptions(Server.DefaultShareId));
     }
 

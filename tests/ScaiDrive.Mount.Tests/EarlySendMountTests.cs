@@ -48,7 +48,7 @@ public sealed class EarlySendMountTests
     public async Task ChunksGoOutDuringTheDelayAndAKillThenLosesNothing()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+        using var client = server.CreateOwnerClient();
         string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
         string source = Path.Combine(Path.GetTempPath(), "sdfs-early-" + Guid.NewGuid().ToString("N"));
         try
@@ -102,7 +102,7 @@ public sealed class EarlySendMountTests
     public async Task RewritingASentChunkWithinTheDelayMakesOneVersionOfTheNewContent()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+        using var client = server.CreateOwnerClient();
         string source = Path.Combine(Path.GetTempPath(), "sdfs-early-" + Guid.NewGuid().ToString("N"));
         try
         {

@@ -101,7 +101,7 @@ public sealed class ModelBasedMountTests
                 AssertSameTree(reference, again.MountPoint, seed, log);
             }
 
-            using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+            using var client = server.CreateOwnerClient();
             await AssertServerMatchesAsync(client, new ShareId(server.DefaultShareId), null, reference, seed);
         }
         finally

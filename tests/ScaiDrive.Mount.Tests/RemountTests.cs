@@ -12,7 +12,7 @@ public sealed class RemountTests
     public async Task UploadThroughApiShowsAfterRemountAndInodesAreStable()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+        using var client = server.CreateOwnerClient();
         var share = new ShareId(server.DefaultShareId);
         string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
         try
@@ -72,7 +72,7 @@ public sealed class RemountTests
             await using (MountedDrive again = await MountedDrive.StartAsync(server, new MountedDriveOptions { Share = server.DefaultShareId, CacheDirectory = cache }))
             {
                 (await ProcessRunner.RunAsync("cmp", [source, Path.Combine(again.MountPoint, "big.bin")])).EnsureSuccess("cmp after remount");
-                using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+                using var client = server.CreateOwnerClient();
                 var deadline = DateTime.UtcNow.AddSeconds(90);
                 FileItem? file = null;
                 while (DateTime.UtcNow < deadline)

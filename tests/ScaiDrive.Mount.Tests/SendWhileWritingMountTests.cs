@@ -18,7 +18,7 @@ public sealed class SendWhileWritingMountTests
     public async Task ChunksArriveWhileDdIsStillWriting()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = new ScaiDriveClient(new ScaiDriveClientOptions { BaseUrl = server.BaseUrl, Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken } });
+        using var client = server.CreateOwnerClient();
         string work = Directory.CreateTempSubdirectory("sdfs-slow-").FullName;
         try
         {

@@ -176,6 +176,10 @@ public sealed class LocalServer : IAsyncDisposable
         return client;
     }
 
+    /// <summary>A typed API client acting as the owner (the "elsewhere" that mount tests upload from and check with).</summary>
+    public ScaiDrive.Client.ScaiDriveClient CreateOwnerClient() =>
+        new(new ScaiDrive.Client.ScaiDriveClientOptions { BaseUrl = BaseUrl, Credentials = new ScaiDrive.Client.ScaiDriveCredentials { AccessToken = OwnerToken } });
+
     private async Task<JsonDocument> AdminAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -88,11 +88,7 @@ internal sealed class WinFspHarness : IAsyncDisposable
         ScaiDriveClient? client = null;
         try
         {
-            client = new ScaiDriveClient(new ScaiDriveClientOptions
-            {
-                BaseUrl = server.BaseUrl,
-                Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken },
-            });
+            client = server.CreateOwnerClient();
             VfsFileSystem vfs = await VfsFileSystem.CreateAsync(client, new VfsOptions
             {
                 CacheDirectory = cache,

@@ -33,11 +33,7 @@ public sealed class ContentReaderBenchmark
         CancellationToken ct = TestContext.Current.CancellationToken;
         long size = long.Parse(Environment.GetEnvironmentVariable("SCAIDRIVE_BENCH_MIB") ?? "512") * 1024 * 1024;
         await using LocalServer server = await LocalServer.StartAsync(ct: ct);
-        using var client = new ScaiDriveClient(new ScaiDriveClientOptions
-        {
-            BaseUrl = server.BaseUrl,
-            Credentials = new ScaiDriveCredentials { AccessToken = server.OwnerToken },
-        });
+        using var client = server.CreateOwnerClient();
         FileItem item = await client.UploadResumableAsync(
             new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "bench.bin", size),
             new PatternUploadSource(size),

@@ -30,7 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# shellcheck source=lib.sh
+source "$LIB/lib.sh" # drop_caches, settle_server_files
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 split_ticks() { awk '{print "user " $14 " sys " $15}' "/proc/$1/stat"; }
 
@@ -42,20 +43,17 @@ url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$RUN/serve.log" | head -1)
 tokfile=$(sed -n 's/^token file: *//p' "$RUN/serve.log" | head -1)
 (umask 077; printf 'Authorization: Bearer %s\n' "$(sed '1s/^\xEF\xBB\xBF//' "$tokfile")" >"$RUN/auth.hdr")
 share=$($PY "$LIB/benchlib.py" sd-share "$url" "$tokfile")
-head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$RUN/big.bin"
-curl -sS -o /dev/null -H @"$RUN/auth.hdr" -F "share_id=$share" -F name=big.bin \
-  -F "file=@$RUN/big.bin;type=application/octet-stream" "$url/api/v1/files"
-rm "$RUN/big.bin"
-if [ "$WARM_MB" -gt 0 ]; then
-  head -c $((WARM_MB * 1024 * 1024)) /dev/urandom >"$RUN/warm.bin"
-  curl -sS -o /dev/null -H @"$RUN/auth.hdr" -F "share_id=$share" -F name=warm.bin \
-    -F "file=@$RUN/warm.bin;type=application/octet-stream" "$url/api/v1/files"
-  rm "$RUN/warm.bin"
-fi
+# upload NAME MIB: a file of random bytes, one multipart POST.
+upload() {
+  head -c $(($2 * 1024 * 1024)) /dev/urandom >"$RUN/$1"
+  curl -sS -o /dev/null -H @"$RUN/auth.hdr" -F "share_id=$share" -F "name=$1" \
+    -F "file=@$RUN/$1;type=application/octet-stream" "$url/api/v1/files"
+  rm "$RUN/$1"
+}
+upload big.bin "$SIZE_MB"
+if [ "$WARM_MB" -gt 0 ]; then upload warm.bin "$WARM_MB"; fi
 id=$($PY "$LIB/benchlib.py" sd-find "$url" "$tokfile" "$share" /big.bin | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-# The first read of a just-written file costs its reader several times more than later cold reads (bench.sh's
-# settle_server_files): done once, untimed.
-find "$RUN/data/blobs" -type f -exec cat {} + >/dev/null
+settle_server_files "$RUN/data/blobs"
 mkdir -p "$MP"
 
 printf '%-5s %10s %10s %7s | %12s %12s %10s | %12s %10s\n' round "mount MB/s" "curl MB/s" ratio "daemon s" "server s" "dd sys s" "server s" "curl s"
@@ -66,14 +64,14 @@ for i in $(seq "$ROUNDS"); do
   stat "$MP/big.bin" >/dev/null
   if [ "$WARM_MB" -gt 0 ]; then cat "$MP/warm.bin" >/dev/null; fi
   daemon=$($CLI status "$MP" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
-  drop
+  drop_caches
   d0=$(cpu_ticks "$daemon"); s0=$(cpu_ticks "$server")
   t0=$(date +%s.%N)
   /usr/bin/time -f '%S' -o "$RUN/dd.time" dd if="$MP/big.bin" of=/dev/null bs=1M status=none
   t1=$(date +%s.%N)
   d1=$(cpu_ticks "$daemon"); s1=$(cpu_ticks "$server")
   $CLI unmount "$MP" >>"$RUN/mount.log" 2>&1
-  drop
+  drop_caches
   s2=$(cpu_ticks "$server")
   [ -n "${SPLIT:-}" ] && echo "server before curl: $(split_ticks "$server")"
   read -r bytes secs < <(/usr/bin/time -f '%U %S' -o "$RUN/curl.time" curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' \

@@ -151,15 +151,15 @@ internal sealed partial class Drive
 
         // Folders first, then files, each by name; only the rows of the requested page are read. Reading every child
         // and slicing made each page of a 10,000-entry folder cost as much as the whole folder (45 ms a page here).
-        int folderCount = (int)db.Scalar<long>(
-            $"SELECT COUNT(*) FROM folders WHERE share_id=$s AND parent_id IS $p{deletedFilter}", ("$s", share), ("$p", parentId));
-        int fileCount = (int)db.Scalar<long>(
-            $"SELECT COUNT(*) FROM files WHERE share_id=$s AND folder_id IS $p{deletedFilter}", ("$s", share), ("$p", parentId));
+        string folderRows = $"FROM folders WHERE share_id=$s AND parent_id IS $p{deletedFilter}";
+        string fileRows = $"FROM files WHERE share_id=$s AND folder_id IS $p{deletedFilter}";
+        int folderCount = (int)db.Scalar<long>($"SELECT COUNT(*) {folderRows}", ("$s", share), ("$p", parentId));
+        int fileCount = (int)db.Scalar<long>($"SELECT COUNT(*) {fileRows}", ("$s", share), ("$p", parentId));
         var items = new List<object>(Math.Max(0, Math.Min(limit, folderCount + fileCount - offset)));
         if (offset < folderCount)
         {
             foreach (FolderRow folder in db.Query(
-                $"SELECT {FolderRow.Columns} FROM folders WHERE share_id=$s AND parent_id IS $p{deletedFilter} ORDER BY name_key, name LIMIT $limit OFFSET $offset",
+                $"SELECT {FolderRow.Columns} {folderRows} ORDER BY name_key, name LIMIT $limit OFFSET $offset",
                 FolderRow.Read, ("$s", share), ("$p", parentId), ("$limit", limit), ("$offset", offset)))
             {
                 items.Add(ToDto(db, folder, path));
@@ -171,7 +171,7 @@ internal sealed partial class Drive
         if (fileLimit > 0 && fileOffset < fileCount)
         {
             foreach (FileRow file in db.Query(
-                $"SELECT {FileRow.Columns} FROM files WHERE share_id=$s AND folder_id IS $p{deletedFilter} ORDER BY name_key, name LIMIT $limit OFFSET $offset",
+                $"SELECT {FileRow.Columns} {fileRows} ORDER BY name_key, name LIMIT $limit OFFSET $offset",
                 FileRow.Read, ("$s", share), ("$p", parentId), ("$limit", fileLimit), ("$offset", fileOffset)))
             {
                 items.Add(ToDto(file, path));

@@ -8,6 +8,8 @@
 #   WARM_MB=32 scripts/bench/read-ab.sh      # each fresh mount first reads another 32 MiB file (JIT warmed up)
 #   SPLIT=1 scripts/bench/read-ab.sh         # also the server's user and system ticks around each curl GET
 #   CLI_DLL=/tmp/other/scaidrivefs.dll scripts/bench/read-ab.sh   # another build of the CLI (server and daemon)
+#   DAEMONS="/tmp/a/scaidrivefs.dll /tmp/b/scaidrivefs.dll" scripts/bench/read-ab.sh
+#                                            # each round mounts with each of these builds in turn (same server)
 #
 # Needs root (mounts, drop_caches) and a Release build (scripts/test.sh or `dotnet build -c Release`).
 set -euo pipefail
@@ -55,12 +57,17 @@ if [ "$WARM_MB" -gt 0 ]; then upload warm.bin "$WARM_MB"; fi
 id=$($PY "$LIB/benchlib.py" sd-find "$url" "$tokfile" "$share" /big.bin | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 settle_server_files "$RUN/data/blobs"
 mkdir -p "$MP"
+# The server's first full GET costs it far more than later ones (bench.sh's raw_read_cold): make it here, untimed.
+curl -sS -o /dev/null -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content"
+read -r -a daemons <<<"${DAEMONS:-${CLI_DLL:-$root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll}}"
 
 printf '%-5s %10s %10s %7s | %12s %12s %10s | %12s %10s\n' round "mount MB/s" "curl MB/s" ratio "daemon s" "server s" "dd sys s" "server s" "curl s"
 for i in $(seq "$ROUNDS"); do
+for d in "${!daemons[@]}"; do
   rm -rf "$RUN/cache"
+  MCLI="dotnet ${daemons[$d]}"
   # shellcheck disable=SC2086
-  $CLI mount "$MP" --url "$url" --token-file "$tokfile" --share "$share" --cache-dir "$RUN/cache" $EXTRA >>"$RUN/mount.log" 2>&1
+  $MCLI mount "$MP" --url "$url" --token-file "$tokfile" --share "$share" --cache-dir "$RUN/cache" $EXTRA >>"$RUN/mount.log" 2>&1
   stat "$MP/big.bin" >/dev/null
   if [ "$WARM_MB" -gt 0 ]; then cat "$MP/warm.bin" >/dev/null; fi
   daemon=$($CLI status "$MP" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
@@ -70,7 +77,7 @@ for i in $(seq "$ROUNDS"); do
   /usr/bin/time -f '%S' -o "$RUN/dd.time" dd if="$MP/big.bin" of=/dev/null bs=1M status=none
   t1=$(date +%s.%N)
   d1=$(cpu_ticks "$daemon"); s1=$(cpu_ticks "$server")
-  $CLI unmount "$MP" >>"$RUN/mount.log" 2>&1
+  $MCLI unmount "$MP" >>"$RUN/mount.log" 2>&1
   drop_caches
   s2=$(cpu_ticks "$server")
   [ -n "${SPLIT:-}" ] && echo "server before curl: $(split_ticks "$server")"
@@ -81,7 +88,9 @@ for i in $(seq "$ROUNDS"); do
   mount=$(echo "$SIZE_MB * 1.048576 / ($t1 - $t0)" | bc -l)
   http=$(echo "$bytes / 1000000 / $secs" | bc -l)
   hz=$(getconf CLK_TCK)
-  printf '%-5s %10.0f %10.0f %7.3f | %12.2f %12.2f %10s | %12.2f %10s\n' "$i" "$mount" "$http" "$(echo "$mount / $http" | bc -l)" \
+  labels=(A B C D E F); label=$i; [ "${#daemons[@]}" -gt 1 ] && label="$i${labels[$d]}"
+  printf '%-5s %10.0f %10.0f %7.3f | %12.2f %12.2f %10s | %12.2f %10s\n' "$label" "$mount" "$http" "$(echo "$mount / $http" | bc -l)" \
     "$(echo "($d1 - $d0) / $hz" | bc -l)" "$(echo "($s1 - $s0) / $hz" | bc -l)" "$(cat "$RUN/dd.time")" \
     "$(echo "($s3 - $s2) / $hz" | bc -l)" "$(awk '{print $1 + $2}' "$RUN/curl.time")"
+done
 done

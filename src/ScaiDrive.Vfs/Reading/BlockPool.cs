@@ -51,7 +51,9 @@ internal sealed class BlockPool
 
         _allocated++;
         CountRent();
-        return GC.AllocateUninitializedArray<byte>(BlockSize);
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(BlockSize);
+        PagePrefault.Populate(buffer);
+        return buffer;
     }
 
     public byte[]? TryRent() => TryRentFree() ?? TryGrow();

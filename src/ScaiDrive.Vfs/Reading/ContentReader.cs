@@ -16,9 +16,10 @@ namespace ScaiDrive.Vfs.Reading;
 //    buffers, so the budget cannot be exceeded, and it reuses them, so a read never allocates a large array.
 //    Ready blocks sit in an LRU list; a block that a reader is copying from or waiting for, or that is queued
 //    for the disk, is pinned and never evicted. The pool grows only when no block that has been read can be
-//    recycled: a fresh buffer costs first-touch page faults (about 10 ms per MiB on a loaded VM, more than the
-//    transfer) and resident memory, while a block already read is on its way to the disk tier, which serves
-//    re-reads from the page cache. So one stream holds about its read-ahead window, not the whole budget.
+//    recycled: a fresh buffer costs resident memory and making its pages resident (PagePrefault does that in one
+//    madvise call; page by page at first touch it was 3.5–10 ms per MiB on our VMs, more than the transfer), while a
+//    block already read is on its way to the disk tier, which serves re-reads from the page cache. So one stream
+//    holds about its read-ahead window, not the whole budget.
 // 2. The disk tier (DiskTier): one sparse file per file version plus a record of the byte ranges present,
 //    loaded at start so the cache survives remounts. The key is (file ID, version, size, SHA-256): bytes of one
 //    version are never served for another, and a newer version replaces the old files. Blocks reach the disk

@@ -85,11 +85,13 @@ trap finish EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---- build ---------------------------------------------------------------------------------------------
-SD_CLI_DLL="$root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll"
+# The CLI as people run it (scripts/scaidrivefs): the ReadyToRun build in .build/cli, for the server and the daemon.
+SD_CLI_DLL="$root/.build/cli/scaidrivefs.dll"
 TOOL_DLL="$root/tools/ScaiDrive.Bench/bin/Release/net10.0/scaidrive-bench.dll"
 if [ "$only" != rclone ]; then
   log "building the CLI and the bench tool (no-op when up to date)"
-  bash "$root/scripts/scaidrivefs" --help >/dev/null
+  bash "$root/scripts/install-deps.sh" >&2
+  SD_CLI_DLL="$(bash "$root/scripts/build-cli.sh")"
   dotnet build "$root/tools/ScaiDrive.Bench/ScaiDrive.Bench.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
 fi
 SD_CLI="dotnet $SD_CLI_DLL"

@@ -11,10 +11,11 @@
 #   DAEMONS="/tmp/a/scaidrivefs.dll /tmp/b/scaidrivefs.dll" scripts/bench/read-ab.sh
 #                                            # each round mounts with each of these builds in turn (same server)
 #
-# Needs root (mounts, drop_caches) and a Release build (scripts/test.sh or `dotnet build -c Release`).
+# Needs root (mounts, drop_caches). Builds the CLI with scripts/build-cli.sh unless CLI_DLL names one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-CLI="dotnet ${CLI_DLL:-$root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll}"
+CLI_DLL=${CLI_DLL:-$(bash "$root/scripts/build-cli.sh")} # the ReadyToRun build people run, unless told otherwise
+CLI="dotnet $CLI_DLL"
 PY=python3
 LIB=$root/scripts/bench
 ROUNDS=${ROUNDS:-5}
@@ -59,7 +60,7 @@ settle_server_files "$RUN/data/blobs"
 mkdir -p "$MP"
 # The server's first full GET costs it far more than later ones (bench.sh's raw_read_cold): make it here, untimed.
 curl -sS -o /dev/null -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content"
-read -r -a daemons <<<"${DAEMONS:-${CLI_DLL:-$root/src/ScaiDriveFS.Cli/bin/Release/net10.0/scaidrivefs.dll}}"
+read -r -a daemons <<<"${DAEMONS:-$CLI_DLL}"
 
 printf '%-5s %10s %10s %7s | %12s %12s %10s | %12s %10s\n' round "mount MB/s" "curl MB/s" ratio "daemon s" "server s" "dd sys s" "server s" "curl s"
 for i in $(seq "$ROUNDS"); do

@@ -141,6 +141,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
                 CacheDirectory = Path.Combine(cache, "blocks"),
                 DiskLimitBytes = options.CacheMaxBytes,
                 MemoryBudgetBytes = options.MemoryBudgetBytes,
+                MaxReadAheadRequests = options.ReadAheadStreams,
             },
             loggerFactory,
             options.TimeProvider);

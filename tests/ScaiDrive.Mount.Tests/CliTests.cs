@@ -87,7 +87,10 @@ public sealed class CliTests
     [InlineData("--poll-interval", "0s", "longer than zero")]
     [InlineData("--poll-interval", "soon", "not a duration")]
     [InlineData("--write-back-delay", "-1s", "not a duration")]
-    public async Task MountWithBadDurationFails(string option, string value, string expected)
+    [InlineData("--read-ahead-streams", "0", "from 1 to 16")]
+    [InlineData("--read-ahead-streams", "17", "from 1 to 16")]
+    [InlineData("--read-ahead-streams", "many", "from 1 to 16")]
+    public async Task MountWithBadOptionValueFails(string option, string value, string expected)
     {
         DirectoryInfo mp = Directory.CreateTempSubdirectory("sdfs-mnt-");
         try

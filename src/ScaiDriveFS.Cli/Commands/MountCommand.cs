@@ -107,6 +107,11 @@ internal static class MountCommand
             Description = "Files opened read-only bypass the kernel's page cache: faster cold sequential reads, but such files cannot be memory-mapped (Linux).",
         };
 
+        public Option<string?> ReadAheadStreams { get; } = new("--read-ahead-streams")
+        {
+            Description = "Range requests one sequential reader keeps in flight, 1-16 (default 2; more helps when the server caps each connection's bandwidth).",
+        };
+
         public Option<bool> AllowOther { get; } = new("--allow-other") { Description = "Let other users see the mount (needs user_allow_other in /etc/fuse.conf unless root)." };
 
         public Option<bool> Foreground { get; } = new("--foreground", "-f") { Description = "Stay in the foreground and log to the terminal." };
@@ -129,7 +134,7 @@ internal static class MountCommand
 
         public IEnumerable<Option> All =>
         [
-            Url, TokenFile, Share, CacheDir, CacheMaxSize, ReadOnly, DirectIo, AllowOther, Foreground, WriteBackDelay, PollInterval, NoPush, MetadataTimeout, Debug, DaemonChild,
+            Url, TokenFile, Share, CacheDir, CacheMaxSize, ReadOnly, DirectIo, ReadAheadStreams, AllowOther, Foreground, WriteBackDelay, PollInterval, NoPush, MetadataTimeout, Debug, DaemonChild,
         ];
 
         public MountSettings Read(ParseResult parse)
@@ -161,6 +166,17 @@ internal static class MountCommand
                 throw new CliException("--poll-interval must be longer than zero.");
             }
 
+            int? readAheadStreams = null;
+            if (parse.GetValue(ReadAheadStreams) is { } streamsText)
+            {
+                if (!int.TryParse(streamsText, NumberStyles.None, CultureInfo.InvariantCulture, out int streams) || streams is < 1 or > 16)
+                {
+                    throw new CliException($"--read-ahead-streams must be a whole number from 1 to 16, not '{streamsText}'.");
+                }
+
+                readAheadStreams = streams;
+            }
+
             return new MountSettings
             {
                 MountPoint = parse.GetValue(MountPoint)!,
@@ -171,6 +187,7 @@ internal static class MountCommand
                 CacheMaxBytes = cacheMaxBytes,
                 ReadOnly = parse.GetValue(ReadOnly),
                 DirectIo = parse.GetValue(DirectIo),
+                ReadAheadStreams = readAheadStreams,
                 AllowOther = parse.GetValue(AllowOther),
                 WriteBackDelay = ParseDuration(parse.GetValue(WriteBackDelay), "--write-back-delay"),
                 PollInterval = pollInterval,

@@ -91,6 +91,11 @@ internal sealed partial class MountHost
                 vfsOptions = vfsOptions with { WriteBackDelay = delay };
             }
 
+            if (_settings.ReadAheadStreams is { } streams)
+            {
+                vfsOptions = vfsOptions with { ReadAheadStreams = streams };
+            }
+
             if (_settings.PollInterval is { } poll)
             {
                 vfsOptions = vfsOptions with { ChangePollInterval = poll };

@@ -13,6 +13,9 @@ internal sealed record MountSettings
 
     /// <summary>--direct-io: read-only opens bypass the kernel's page cache (FUSE only).</summary>
     public bool DirectIo { get; init; }
+
+    /// <summary>--read-ahead-streams; null keeps the core's default.</summary>
+    public int? ReadAheadStreams { get; init; }
     public bool AllowOther { get; init; }
     public TimeSpan? WriteBackDelay { get; init; }
     public TimeSpan? PollInterval { get; init; }

@@ -11,6 +11,7 @@
 #
 # Environment (defaults in brackets; --quick changes them): BENCH_SIZE_MB [1024|64], BENCH_SMALL_FILES [2000|500],
 # BENCH_EMPTY_FILES [10000|2000], BENCH_FIO_SECONDS [20|5], BENCH_CHANGES [100|20], BENCH_WRITE_BACK_DELAY [1s],
+# BENCH_READ_ROUNDS [5|2] (side-by-side rounds of cold mount read and curl GET),
 # BENCH_RCLONE_EMPTY_CAP [60] (seconds to wait for rclone's empty files to upload; 0 = wait for all),
 # BENCH_TMP [/tmp] (scratch space on a real disk, not tmpfs), BENCH_KEEP=1 keeps the scratch directory.
 # Needs root (FUSE mounts, dropping the page cache); installs rclone, fio, python3 and curl when missing.
@@ -38,12 +39,14 @@ done
 case "$only" in ""|scaidrive|rclone) ;; *) echo "bench.sh: --only takes scaidrive or rclone" >&2; exit 2 ;; esac
 if [ "$quick" = 1 ]; then
   : "${BENCH_SIZE_MB:=64}" "${BENCH_SMALL_FILES:=500}" "${BENCH_EMPTY_FILES:=2000}" "${BENCH_FIO_SECONDS:=5}" "${BENCH_CHANGES:=20}"
+  : "${BENCH_READ_ROUNDS:=2}"
 fi
 SIZE_MB="${BENCH_SIZE_MB:-1024}"
 SMALL="${BENCH_SMALL_FILES:-2000}"
 EMPTY="${BENCH_EMPTY_FILES:-10000}"
 FIO_S="${BENCH_FIO_SECONDS:-20}"
 CHANGES="${BENCH_CHANGES:-100}"
+READ_ROUNDS="${BENCH_READ_ROUNDS:-5}"
 WBD="${BENCH_WRITE_BACK_DELAY:-1s}"
 RCLONE_EMPTY_CAP="${BENCH_RCLONE_EMPTY_CAP:-60}"
 SIZE=$((SIZE_MB * 1024 * 1024))
@@ -101,9 +104,10 @@ export SD_CLI BENCH_SD_CLI="$SD_CLI"
 # ---- run metadata --------------------------------------------------------------------------------------
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 "$PY" - "$RUN/meta.json" "$started" "$quick" "$SIZE_MB" "$SMALL" "$EMPTY" "$FIO_S" "$CHANGES" "$WBD" \
-  "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(rclone version 2>/dev/null | head -1)" <<'EOF'
+  "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(rclone version 2>/dev/null | head -1)" \
+  "$READ_ROUNDS" <<'EOF'
 import json, os, platform, sys
-out, started, quick, size, small, empty, fio, changes, wbd, commit, rclone = sys.argv[1:12]
+out, started, quick, size, small, empty, fio, changes, wbd, commit, rclone, read_rounds = sys.argv[1:13]
 cpu = "?"
 try:
     cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -114,7 +118,8 @@ json.dump({"started": started,
            "machine": {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": mem, "kernel": platform.release(),
                        "rclone": rclone, "commit": commit},
            "params": {"quick": quick == "1", "size_mb": int(size), "small_files": int(small), "empty_files": int(empty),
-                      "fio_seconds": int(fio), "changes": int(changes), "write_back_delay": wbd}}, open(out, "w"))
+                      "fio_seconds": int(fio), "changes": int(changes), "write_back_delay": wbd,
+                      "read_rounds": int(read_rounds)}}, open(out, "w"))
 EOF
 
 # ---- source data (page-cached before it is copied, so the source disk is not what we measure) ---------

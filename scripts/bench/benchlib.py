@@ -33,6 +33,8 @@ with its own clock ($EPOCHREALTIME) are printed as epoch seconds.
   rss-sample PIDFILE OUT                    every 0.25 s reads VmHWM/VmRSS of the "label pid" lines of PIDFILE and keeps
                                             the peak per label in OUT (JSON), until killed
   fio-iops JSONFILE                         read IOPS from fio's JSON output
+  paired-medians "A1 A2 .." "B1 B2 .."      rounds of two measurements side by side: prints the median of A, the median
+                                            of B, then a note with each round's A, B and A/B and the median of the ratios
 """
 
 import hashlib
@@ -448,6 +450,18 @@ def cmd_fio_iops(args):
     print(f"{sum(job['read']['iops'] for job in j['jobs']):.1f}")
 
 
+def cmd_paired_medians(args):
+    import statistics
+    a = [float(x) for x in args[0].split()]
+    b = [float(x) for x in args[1].split()]
+    if not a or len(a) != len(b):
+        die("paired-medians: two lists of the same non-zero length expected")
+    ratios = [x / y for x, y in zip(a, b)]
+    rounds = "; ".join(f"{x:.0f} vs {y:.0f} MB/s ({r:.2f})" for x, y, r in zip(a, b, ratios))
+    print(f"{statistics.median(a):.3f} {statistics.median(b):.3f} rounds (mount vs curl): {rounds}; "
+          f"median of the ratios {statistics.median(ratios):.2f}")
+
+
 COMMANDS = {
     "freeport": cmd_freeport,
     "gen-small": cmd_gen_small,
@@ -465,6 +479,7 @@ COMMANDS = {
     "curl-config": cmd_curl_config,
     "rss-sample": cmd_rss_sample,
     "fio-iops": cmd_fio_iops,
+    "paired-medians": cmd_paired_medians,
 }
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
     private readonly Lock _dirtyGate = new();
     private readonly HashSet<ShareId> _dirty = new();
     private bool _allDirty = true;
+    private long _lastPollStarted; // TimeProvider timestamp of the last pull of every share; 0 = none yet
     private Task? _socketTask;
     private Task? _pullTask;
     private volatile bool _socketUp;
@@ -179,6 +180,11 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
                 _dirty.Clear();
             }
 
+            if (all)
+            {
+                _lastPollStarted = _time.GetTimestamp();
+            }
+
             try
             {
                 IReadOnlyList<ShareId> followed = await _sink.GetFollowedSharesAsync(cancellationToken).ConfigureAwait(false);
@@ -211,11 +217,18 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for a nudge or the poll interval; on the interval every share is pulled. False when stopping.</summary>
+    /// <summary>
+    /// Waits for a nudge or the next poll; at the poll every share is pulled. False when stopping. Polls keep a fixed
+    /// rate: the interval runs from the start of the previous poll, so the time a pull takes (the feed, applying it,
+    /// reporting the cursor: a second or more on a loaded machine) does not stretch the interval, and a remote change
+    /// shows within one interval plus one pull. A pull longer than the interval is followed after a tenth of it.
+    /// </summary>
     private async Task<bool> WaitForWakeAsync(CancellationToken cancellationToken)
     {
         TimeSpan interval = _socketUp ? s_safetyPollInterval : _pollInterval;
-        using var timeout = new CancellationTokenSource(interval, _time);
+        TimeSpan wait = _lastPollStarted == 0 ? interval : interval - _time.GetElapsedTime(_lastPollStarted);
+        wait = wait < interval / 10 ? interval / 10 : wait;
+        using var timeout = new CancellationTokenSource(wait, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {

@@ -306,6 +306,29 @@ public sealed class ChangeFollowerTests
     }
 
     [Fact]
+    public async Task SlowPullsDoNotStretchThePollInterval()
+    {
+        (VfsHarness h, RecordingNotifier _) = await StartAsync(socket: false, poll: TimeSpan.FromSeconds(1));
+        await using VfsHarness __ = h;
+        var probe = new ChangeFollowerProbe(h.Fs);
+        await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode);
+        // Every request now takes 600 ms more: a poll that waited its interval after the previous pull ended would
+        // come every 1.6 s or later (at most 4 pulls in 6 s); polls at a fixed rate come every second.
+        await h.Server.SetFaultsAsync(latencyMs: 600);
+        try
+        {
+            long before = probe.Pulls;
+            await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
+            long pulls = probe.Pulls - before;
+            Assert.True(pulls >= 5, $"{pulls} pulls in 6 s with a 1 s poll interval and 600 ms per request");
+        }
+        finally
+        {
+            await h.Server.SetFaultsAsync();
+        }
+    }
+
+    [Fact]
     public async Task ABurstOfNudgesCoalescesIntoFewPulls()
     {
         (VfsHarness h, RecordingNotifier _) = await StartAsync();

@@ -11,7 +11,7 @@ internal static class Program
 {
     private const string Usage = """
         usage: scaidrive-bench COMMAND --url URL --token-file FILE --share SHARE_ID [options]
-          download --file-id ID --size BYTES [--mode ranged|stream] [--range-mb 8] [--parallel 4] [--warmup 1]
+          download --file-id ID --size BYTES [--mode ranged|stream] [--range-mb 32] [--parallel 2] [--warmup 1]
               reads the whole file into a null sink; prints {"bytes","seconds","how"}
           upload --size BYTES [--parallel 4] [--chunk-mb 4]
               resumable upload of BYTES of generated (incompressible, never repeated) content; prints {"bytes","seconds","how"}

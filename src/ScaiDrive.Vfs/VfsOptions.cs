@@ -15,7 +15,8 @@ public sealed record VfsOptions
 
     /// <summary>
     /// Range requests a sequential reader keeps in flight (its read-ahead window split between them). Two measured
-    /// best against a local or LAN server; more helps only when the server caps each connection's bandwidth.
+    /// best against a server on the same machine (less CPU on both ends); more helps when the server caps each
+    /// connection's bandwidth.
     /// </summary>
     public int ReadAheadStreams { get; init; } = 2;
 

@@ -53,10 +53,10 @@ namespace ScaiDrive.Vfs.Reading;
 // keeping one stream to half the default budget. The window is split into MaxReadAheadRequests (2 by default,
 // `--read-ahead-streams`) requests that run in parallel, each between one block and MaxRequestBytes (32 MiB), so
 // a full window is two 32 MiB streams; a block is served as soon as its own bytes arrive, not when its whole
-// request ends. Two is the measured best against a server on the same machine or LAN, where the transfer is bound
-// by CPU: side by side on the 2-core bench VM (cold 1 GiB, five rounds each, same server), medians of 889 MB/s with
-// 8 × 8 MiB, 920 with 4 × 16 and 1,056 with 2 × 32, the server's CPU per GiB 0.89–1.01 s, 0.79–0.87 and 0.70–0.78:
-// every extra concurrent stream costs both ends scheduling and smaller socket reads. Two streams still hide a round
+// request ends. Two is the measured best against a server on the same machine, where the transfer is bound by CPU:
+// side by side on the 2-core bench VM (cold 1 GiB, five rounds each, same server), medians of 889 MB/s with
+// 8 × 8 MiB, 920 with 4 × 16 and 1,056 with 2 × 32, the server's CPU per GiB 0.89–1.01 s, 0.79–0.87 and 0.70–0.78,
+// the daemon's falling likewise: every extra concurrent stream costs both ends CPU. Two streams still hide a round
 // trip (one is mid-transfer while the next starts) and each request is long enough that its overhead (TLS records,
 // server lookup, auth) is small against the transfer. A server that caps each connection's bandwidth wants more:
 // that is what the option is for. Read-ahead requests use the client's streaming call, which is
@@ -181,6 +181,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
     internal ContentReader(IContentSource source, ContentReaderOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BlockSizeBytes, 4096);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxReadAheadRequests, 1);
         _source = source;
         _options = options;
         _timeProvider = timeProvider;

@@ -5,7 +5,7 @@ namespace ScaiDrive.Client;
 // Stable event IDs 3000–3099 belong to the client. Messages never carry a token (see TokenSource.Scrub).
 internal static partial class Log
 {
-    [LoggerMessage(3001, LogLevel.Debug, "Retry {Attempt} in {Delay} after {Failure}")]
+    [LoggerMessage(3001, LogLevel.Information, "Retry {Attempt} in {Delay} after {Failure}")]
     public static partial void Retrying(ILogger logger, int attempt, TimeSpan delay, string failure);
 
     [LoggerMessage(3002, LogLevel.Information, "Access token refreshed")]

@@ -329,6 +329,14 @@ public abstract class VisibilityFixture(bool push, TimeSpan pollInterval, TimeSp
         }
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{what}: {elapsed.TotalMilliseconds:F0} ms (bound {Bound.TotalMilliseconds:F0} ms, push {(Push ? "on" : "off")})");
+        if (elapsed > (Push ? TimeSpan.Zero : pollInterval) + TimeSpan.FromMilliseconds(500))
+        {
+            // Slower than one poll (or nudge) should take: the daemon's last words (retries, failed pulls) say why.
+            string[] tail = ReadLog().Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(15).ToArray();
+            DateTime started = DateTime.UtcNow - elapsed;
+            TestContext.Current.SendDiagnosticMessage($"{what} took {elapsed.TotalMilliseconds:F0} ms from {started:HH:mm:ss.fff} UTC; daemon log tail:\n{string.Join('\n', tail)}");
+        }
+
         Assert.True(condition(), $"{what}: not visible after {elapsed.TotalMilliseconds:F0} ms");
         Assert.True(elapsed <= Bound, $"{what}: visible only after {elapsed.TotalMilliseconds:F0} ms, bound {Bound.TotalMilliseconds:F0} ms");
     }

@@ -287,6 +287,7 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
             {
                 await _sink.ApplyChangesAsync(share, batch.Changes, mark, cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref _applied, batch.Changes.Count);
+                LogApplied(batch.Changes.Count, share.Value);
             }
 
             _state.SetCursor(share, batch.Cursor);
@@ -340,6 +341,9 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
 
     [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Change cursor {Cursor} of share {ShareId} expired; rescanning what is cached")]
     private partial void LogCursorExpired(string shareId, string cursor);
+
+    [LoggerMessage(EventId = 606, Level = LogLevel.Information, Message = "Applied {Count} change(s) of share {ShareId} from the feed")]
+    private partial void LogApplied(int count, string shareId);
 
     [LoggerMessage(EventId = 605, Level = LogLevel.Debug, Message = "Reporting the change cursor of share {ShareId} failed")]
     private partial void LogCursorReportFailed(Exception exception, string shareId);

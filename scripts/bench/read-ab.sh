@@ -61,6 +61,7 @@ mkdir -p "$MP"
 # The server's first full GET costs it far more than later ones (bench.sh's raw_read_cold): make it here, untimed.
 curl -sS -o /dev/null -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content"
 read -r -a daemons <<<"${DAEMONS:-$CLI_DLL}"
+labels=(A B C D E F)
 
 printf '%-5s %10s %10s %7s | %12s %12s %10s | %12s %10s\n' round "mount MB/s" "curl MB/s" ratio "daemon s" "server s" "dd sys s" "server s" "curl s"
 for i in $(seq "$ROUNDS"); do
@@ -89,7 +90,7 @@ for d in "${!daemons[@]}"; do
   mount=$(echo "$SIZE_MB * 1.048576 / ($t1 - $t0)" | bc -l)
   http=$(echo "$bytes / 1000000 / $secs" | bc -l)
   hz=$(getconf CLK_TCK)
-  labels=(A B C D E F); label=$i; [ "${#daemons[@]}" -gt 1 ] && label="$i${labels[$d]}"
+  label=$i; [ "${#daemons[@]}" -gt 1 ] && label="$i${labels[$d]}"
   printf '%-5s %10.0f %10.0f %7.3f | %12.2f %12.2f %10s | %12.2f %10s\n' "$label" "$mount" "$http" "$(echo "$mount / $http" | bc -l)" \
     "$(echo "($d1 - $d0) / $hz" | bc -l)" "$(echo "($s1 - $s0) / $hz" | bc -l)" "$(cat "$RUN/dd.time")" \
     "$(echo "($s3 - $s2) / $hz" | bc -l)" "$(awk '{print $1 + $2}' "$RUN/curl.time")"

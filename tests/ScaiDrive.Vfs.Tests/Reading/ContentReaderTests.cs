@@ -215,10 +215,26 @@ public sealed class ContentReaderTests : IDisposable
             await reader.ReadAsync(key, offset, buffer, state, ct);
         }
 
-        int opensAtHold = _source.StreamOpens;
+        // The read-ahead those reads asked for (the window is at its 16 blocks by now) runs to its end first, so the
+        // next request is one this test causes: otherwise a request opened just before the hold, or none at all when
+        // the window had already been fetched, would leave nothing parked to cancel.
+        int opensAtHold;
+        do
+        {
+            await WaitUntilAsync(() => _source.InFlight == 0, ct);
+            opensAtHold = _source.StreamOpens;
+            await Task.Delay(50, ct);
+        }
+        while (_source.InFlight != 0 || _source.StreamOpens != opensAtHold);
+
         _source.Hold();
-        await reader.ReadAsync(key, 8 * Block, buffer, state, ct);
-        // A read-ahead request is parked at the source's gate: the release has something in flight to cancel.
+        // Four more blocks, already fetched, move the window's end by one whole request (4 blocks): read-ahead opens
+        // it, and it parks at the source's gate, so the release has something in flight to cancel.
+        for (long offset = 8 * Block; offset < 12 * Block; offset += Block)
+        {
+            await reader.ReadAsync(key, offset, buffer, state, ct);
+        }
+
         await WaitUntilAsync(() => _source.StreamOpens > opensAtHold, ct);
         reader.Release(state);
         await WaitUntilAsync(() => _source.CancelledRequests > 0, ct);

@@ -23,6 +23,9 @@ internal sealed class FakeContentSource : IContentSource
     public int RangeReads;
     public int StreamOpens;
     public int MaxConcurrent;
+
+    /// <summary>Requests begun and not yet finished (a stream counts until it is disposed).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
     public int CancelledRequests;
 
     /// <summary>Streams break off (IOException) after this many bytes; null = never.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +19,10 @@ internal readonly record struct Invalidation(ulong Inode, string? Name, bool Con
 /// </summary>
 internal sealed partial class InvalidationDispatcher : IAsyncDisposable
 {
-    private readonly Channel<Invalidation> _queue = Channel.CreateUnbounded<Invalidation>(new UnboundedChannelOptions { SingleReader = true });
+    // A delivery later than this is logged: a remote change shows in the mount only once its invalidation is through.
+    private static readonly TimeSpan s_slowDelivery = TimeSpan.FromMilliseconds(100);
+    private readonly Channel<(Invalidation Item, long QueuedAt)> _queue =
+        Channel.CreateUnbounded<(Invalidation, long)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<IKernelCacheNotifier?> _notifier;
     private readonly ILogger _logger;
     private readonly Task _pump;
@@ -34,7 +38,7 @@ internal sealed partial class InvalidationDispatcher : IAsyncDisposable
     /// <summary>Invalidations handed to the adapter so far (tests wait on it).</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
-    public void Enqueue(Invalidation invalidation) => _queue.Writer.TryWrite(invalidation);
+    public void Enqueue(Invalidation invalidation) => _queue.Writer.TryWrite((invalidation, Stopwatch.GetTimestamp()));
 
     public async ValueTask DisposeAsync()
     {
@@ -44,7 +48,7 @@ internal sealed partial class InvalidationDispatcher : IAsyncDisposable
 
     private async Task PumpAsync()
     {
-        await foreach (Invalidation item in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach ((Invalidation item, long queuedAt) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             IKernelCacheNotifier? notifier = _notifier();
             if (notifier is null)
@@ -52,6 +56,7 @@ internal sealed partial class InvalidationDispatcher : IAsyncDisposable
                 continue; // Nothing mounted yet: the kernel holds nothing.
             }
 
+            long callStarted = Stopwatch.GetTimestamp();
             try
             {
                 if (item.Name is not null)
@@ -70,8 +75,16 @@ internal sealed partial class InvalidationDispatcher : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _delivered);
+            TimeSpan late = Stopwatch.GetElapsedTime(queuedAt);
+            if (late > s_slowDelivery)
+            {
+                LogSlowDelivery(item.Inode, item.Name, late.TotalMilliseconds, Stopwatch.GetElapsedTime(callStarted).TotalMilliseconds);
+            }
         }
     }
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Kernel invalidation of inode {Inode} ({Name}) delivered {LateMs:F0} ms after it was queued; the call took {CallMs:F0} ms")]
+    private partial void LogSlowDelivery(ulong inode, string? name, double lateMs, double callMs);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Debug, Message = "Kernel invalidation of inode {Inode} failed")]
     private partial void LogNotifyFailed(Exception exception, ulong inode);

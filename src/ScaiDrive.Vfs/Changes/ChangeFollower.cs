@@ -41,7 +41,7 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
     private readonly Lock _dirtyGate = new();
     private readonly HashSet<ShareId> _dirty = new();
     private bool _allDirty = true;
-    private long _lastPollStarted; // TimeProvider timestamp of the last pull of every share; 0 = none yet
+    private long _lastPollStarted; // TimeProvider timestamp of the last pull of every share (the loop starts with one)
     private Task? _socketTask;
     private Task? _pullTask;
     private volatile bool _socketUp;
@@ -226,7 +226,7 @@ internal sealed partial class ChangeFollower : IAsyncDisposable
     private async Task<bool> WaitForWakeAsync(CancellationToken cancellationToken)
     {
         TimeSpan interval = _socketUp ? s_safetyPollInterval : _pollInterval;
-        TimeSpan wait = _lastPollStarted == 0 ? interval : interval - _time.GetElapsedTime(_lastPollStarted);
+        TimeSpan wait = interval - _time.GetElapsedTime(_lastPollStarted);
         wait = wait < interval / 10 ? interval / 10 : wait;
         using var timeout = new CancellationTokenSource(wait, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);

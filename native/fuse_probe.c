@@ -58,6 +58,12 @@ int main(void)
     SIZE(fuse_ctx);
     OFF(fuse_ctx, uid); OFF(fuse_ctx, gid); OFF(fuse_ctx, pid); OFF(fuse_ctx, umask);
 
+    SIZE(fuse_buf);
+    OFF(fuse_buf, size); OFF(fuse_buf, flags); OFF(fuse_buf, mem); OFF(fuse_buf, fd); OFF(fuse_buf, pos);
+    SIZE(fuse_bufvec);
+    OFF(fuse_bufvec, count); OFF(fuse_bufvec, idx); OFF(fuse_bufvec, off); OFF(fuse_bufvec, buf);
+    CONST(FUSE_BUF_IS_FD);
+
     SIZE(fuse_forget_data);
     OFF(fuse_forget_data, ino); OFF(fuse_forget_data, nlookup);
 

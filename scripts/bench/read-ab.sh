@@ -10,6 +10,8 @@
 #   CLI_DLL=/tmp/other/scaidrivefs.dll scripts/bench/read-ab.sh   # another build of the CLI (server and daemon)
 #   DAEMONS="/tmp/a/scaidrivefs.dll /tmp/b/scaidrivefs.dll" scripts/bench/read-ab.sh
 #                                            # each round mounts with each of these builds in turn (same server)
+#   DAEMONS="$dll $dll" MOUNT_ENVS="- DOTNET_X=1+DOTNET_Y=0" scripts/bench/read-ab.sh
+#                                            # the same, with environment variables for the second mount ("-": none)
 #
 # Needs root (mounts, drop_caches). Builds the CLI with scripts/build-cli.sh unless CLI_DLL names one.
 set -euo pipefail
@@ -61,6 +63,8 @@ mkdir -p "$MP"
 # The server's first full GET costs it far more than later ones (bench.sh's raw_read_cold): make it here, untimed.
 curl -sS -o /dev/null -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content"
 read -r -a daemons <<<"${DAEMONS:-$CLI_DLL}"
+read -r -a mount_envs <<<"${MOUNT_ENVS:-}"
+read -r -a ra_kbs <<<"${RA_KBS:-}" # per daemon: the kernel's read-ahead for the mount, in KiB ("-": the daemon's own)
 labels=(A B C D E F)
 
 printf '%-5s %10s %10s %7s | %12s %12s %10s | %12s %10s\n' round "mount MB/s" "curl MB/s" ratio "daemon s" "server s" "dd sys s" "server s" "curl s"
@@ -68,9 +72,15 @@ for i in $(seq "$ROUNDS"); do
 for d in "${!daemons[@]}"; do
   rm -rf "$RUN/cache"
   MCLI="dotnet ${daemons[$d]}"
+  menv=${mount_envs[$d]:--}
+  [ "$menv" != - ] && MCLI="env ${menv//+/ } $MCLI"
   # shellcheck disable=SC2086
   $MCLI mount "$MP" --url "$url" --token-file "$tokfile" --share "$share" --cache-dir "$RUN/cache" $EXTRA >>"$RUN/mount.log" 2>&1
   stat "$MP/big.bin" >/dev/null
+  ra=${ra_kbs[$d]:--}
+  if [ "$ra" != - ]; then
+    dev=$(mountpoint -d "$MP"); echo "$ra" >"/sys/class/bdi/$dev/read_ahead_kb"
+  fi
   if [ "$WARM_MB" -gt 0 ]; then cat "$MP/warm.bin" >/dev/null; fi
   daemon=$($CLI status "$MP" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   drop_caches

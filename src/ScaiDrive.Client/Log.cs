@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(3009, LogLevel.Warning, "Sync socket dropped ({Reason}); reconnecting in {Delay}")]
     public static partial void SocketDropped(ILogger logger, string reason, TimeSpan delay);
+
+    [LoggerMessage(3010, LogLevel.Information, "Direct read of {FileId} from {Offset} declined ({Reason}); using the ordinary calls")]
+    public static partial void DirectContentDeclined(ILogger logger, string fileId, long offset, string reason);
 }

@@ -123,6 +123,30 @@ public sealed partial class ScaiDriveClient
         }
     }
 
+    /// <summary>
+    /// Opens the content from <paramref name="offset"/> to the end as a <see cref="DirectContentStream"/>: one ranged GET
+    /// on a plain-HTTP connection of its own, read with blocking calls (see that type for why). Blocks for the round
+    /// trip. Null when the base URL is not plain HTTP or the server answers anything but the expected partial body
+    /// (an error, another ETag, an expired token): use the ordinary calls then, which retry and map errors.
+    /// </summary>
+    /// <summary>True when <see cref="TryOpenDirectContent"/> may succeed: the base URL is plain HTTP.</summary>
+    public bool CanOpenDirectContent => _baseUrl.Scheme == Uri.UriSchemeHttp;
+
+    public DirectContentStream? TryOpenDirectContent(FileId fileId, long offset, long? version = null, string? expectedETag = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!CanOpenDirectContent)
+        {
+            return null;
+        }
+
+        Uri url = Url($"api/v1/files/{Esc(fileId.Value)}/content" + (version is { } v ? $"?version={v}" : string.Empty));
+        return DirectContentStream.TryOpen(
+            url, _tokens.GetAccessToken(), _options.UserAgent, offset, expectedETag, _options.TransferAttemptTimeout,
+            reason => Log.DirectContentDeclined(_logger, fileId.Value, offset, _tokens.Scrub(reason)), cancellationToken);
+    }
+
     /// <summary>Progress of one ranged read, kept across attempts.</summary>
     private sealed class RangeState(string? etag)
     {

@@ -121,6 +121,7 @@ public sealed class FuseMount : IAsyncDisposable, IKernelCacheNotifier
             MaxBackground = (uint)Math.Clamp(options.MaxBackground, 1, ushort.MaxValue),
             DrainTimeout = options.DrainTimeout,
             SingleThreaded = options.SingleThreaded,
+            SpliceReads = options.SpliceReads,
         };
 
         // fuse_session_mount may run fusermount3 and wait for it: keep it off the caller's thread.
@@ -144,6 +145,13 @@ public sealed class FuseMount : IAsyncDisposable, IKernelCacheNotifier
         mount._entry = MountTable.Find(mountPoint);
         mount.RaiseReadAhead();
         return mount;
+    }
+
+    /// <summary>Whether this process can answer reads by splicing (pipes can be grown past pipe-max-size); the reason when not.</summary>
+    public static bool CanSpliceReads(out string? reason)
+    {
+        using SpliceReplier? probe = SpliceReplier.TryCreate(TimeSpan.FromSeconds(1), out reason);
+        return probe is not null;
     }
 
     private void RaiseReadAhead()

@@ -50,4 +50,7 @@ public sealed record FuseMountOptions
 
     /// <summary>Use libfuse's single-threaded loop (replies are asynchronous either way).</summary>
     public bool SingleThreaded { get; init; }
+
+    /// <summary>Answer the file system's streamed reads by splicing (see FuseSessionOptions.SpliceReads).</summary>
+    public bool SpliceReads { get; init; }
 }

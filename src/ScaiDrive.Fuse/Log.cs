@@ -42,4 +42,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Unmount of {MountPoint} failed: {Reason}")]
     public static partial void UnmountFailed(ILogger logger, string mountPoint, string reason);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Streamed reads are not spliced: {Reason}; they use the ordinary read path")]
+    public static partial void SpliceUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Streamed reads are spliced into the kernel (reads of up to {Kilobytes} KiB)")]
+    public static partial void SpliceEnabled(ILogger logger, int kilobytes);
 }

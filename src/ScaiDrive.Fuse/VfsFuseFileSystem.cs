@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using ScaiDrive.Fuse.Session;
 using ScaiDrive.Vfs;
+using ScaiDrive.Vfs.Reading;
 
 namespace ScaiDrive.Fuse;
 
@@ -199,6 +200,24 @@ internal sealed class VfsFuseFileSystem : IFuseFileSystem
 
     public ValueTask<bool> TryReadInPlaceAsync<TArg>(ulong inode, ulong handle, long offset, int size, System.Buffers.ReadOnlySpanAction<byte, TArg> reply, TArg replyArgument, CancellationToken cancellationToken) =>
         _fs.TryReadInPlaceAsync(handle, offset, size, reply, replyArgument, cancellationToken);
+
+    public bool TryReadStreamed<TArg>(ulong inode, ulong handle, long offset, int size, FuseStreamedReply<TArg> reply, TArg replyArgument) =>
+        _fs.TryReadStreamed(handle, offset, size, StreamedBridge<TArg>.Reply, (reply, replyArgument));
+
+    /// <summary>The core's streamed reply in the session's terms: the session takes the bytes from the descriptor.</summary>
+    private static class StreamedBridge<TArg>
+    {
+        public static readonly StreamedReply<(FuseStreamedReply<TArg> Reply, TArg Argument)> Reply = static (source, count, state) =>
+        {
+            if (!state.Reply(source.Handle, count, state.Argument))
+            {
+                return false;
+            }
+
+            source.Consumed(count);
+            return true;
+        };
+    }
 
     public ValueTask<int> WriteAsync(ulong inode, ulong handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _fs.WriteAsync(handle, offset, data, cancellationToken);

@@ -62,4 +62,47 @@ public sealed partial class VfsFileSystem
             throw Fail(ex, "read");
         }
     }
+
+    /// <summary>
+    /// Answers a read of a long sequential run from the run's open stream: <paramref name="reply"/> takes exactly the
+    /// read's bytes from it (see <see cref="StreamedReply{TArg}"/>). Blocks the calling thread (for the stream's
+    /// opening, the reads before this one, and the bytes), so call it from a thread that may block. Returns false,
+    /// having answered nothing, when the read is not a streamed run's: use <see cref="TryReadInPlaceAsync"/> or
+    /// <see cref="ReadAsync"/>. Streamed runs exist only when <see cref="VfsOptions.StreamedReadsFromBytes"/> is set.
+    /// </summary>
+    public bool TryReadStreamed<TArg>(ulong handle, long offset, int size, StreamedReply<TArg> reply, TArg replyArgument)
+    {
+        try
+        {
+            OpenFile open = GetHandle(handle);
+            Node node = open.Node;
+            if (offset < 0 || size <= 0 || node.Staged is not null)
+            {
+                return false;
+            }
+
+            ContentKey key;
+            lock (_gate)
+            {
+                if (node.FileId is not { } fileId)
+                {
+                    return false;
+                }
+
+                key = new ContentKey(fileId, node.Version, node.RemoteSize, node.ChecksumSha256);
+            }
+
+            bool replied = _reader.TryReadStreamed(key, offset, size, open.GetOrCreateReadState(_reader), reply, replyArgument);
+            if (replied)
+            {
+                MarkConnected();
+            }
+
+            return replied;
+        }
+        catch (Exception ex) when (ApiErrorMapper.IsTranslatable(ex))
+        {
+            throw Fail(ex, "read");
+        }
+    }
 }

@@ -142,6 +142,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
                 DiskLimitBytes = options.CacheMaxBytes,
                 MemoryBudgetBytes = options.MemoryBudgetBytes,
                 MaxReadAheadRequests = options.ReadAheadStreams,
+                StreamedReadsFromBytes = options.StreamedReadsFromBytes,
             },
             loggerFactory,
             options.TimeProvider);
@@ -217,6 +218,7 @@ public sealed partial class VfsFileSystem : IAsyncDisposable
             FailedUploads = failed,
             CacheBytesUsed = _reader.DiskBytesUsed + staged,
             CacheBytesLimit = _options.CacheMaxBytes,
+            StreamedReadBytes = _reader.StreamedBytes,
             RecentErrors = errors,
         };
     }

@@ -20,6 +20,12 @@ public sealed record VfsOptions
     /// </summary>
     public int ReadAheadStreams { get; init; } = 2;
 
+    /// <summary>
+    /// A sequential read that gets this far into a file continues as one stream to its end, answered through
+    /// <see cref="VfsFileSystem.TryReadStreamed"/> (null: never). Set it only for an adapter that calls that method.
+    /// </summary>
+    public long? StreamedReadsFromBytes { get; init; }
+
     /// <summary>Mount one share as the root; null shows every share of the user as a directory.</summary>
     public ShareId? Share { get; init; }
 

@@ -77,6 +77,9 @@ public sealed record VfsStatus
     public required int FailedUploads { get; init; }
     public required long CacheBytesUsed { get; init; }
     public required long CacheBytesLimit { get; init; }
+
+    /// <summary>Bytes answered from streamed runs since the mount started (see <see cref="VfsOptions.StreamedReadsFromBytes"/>).</summary>
+    public long StreamedReadBytes { get; init; }
     public required IReadOnlyList<VfsStatusError> RecentErrors { get; init; }
 }
 

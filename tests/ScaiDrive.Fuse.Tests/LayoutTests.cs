@@ -129,6 +129,28 @@ public sealed unsafe class LayoutTests
     }
 
     [Fact]
+    public void Bufvec_matches()
+    {
+        FuseBufvec s = default;
+        FuseBufvec* p = &s;
+        Assert.Equal(P("sizeof(fuse_bufvec)"), sizeof(FuseBufvec));
+        Assert.Equal(P("offsetof(fuse_bufvec.count)"), Off(p, &p->Count));
+        Assert.Equal(P("offsetof(fuse_bufvec.idx)"), Off(p, &p->Index));
+        Assert.Equal(P("offsetof(fuse_bufvec.off)"), Off(p, &p->Offset));
+        Assert.Equal(P("offsetof(fuse_bufvec.buf)"), Off(p, &p->Buffer));
+
+        FuseBuf b = default;
+        FuseBuf* q = &b;
+        Assert.Equal(P("sizeof(fuse_buf)"), sizeof(FuseBuf));
+        Assert.Equal(P("offsetof(fuse_buf.size)"), Off(q, &q->Size));
+        Assert.Equal(P("offsetof(fuse_buf.flags)"), Off(q, &q->Flags));
+        Assert.Equal(P("offsetof(fuse_buf.mem)"), Off(q, &q->Mem));
+        Assert.Equal(P("offsetof(fuse_buf.fd)"), Off(q, &q->Fd));
+        Assert.Equal(P("offsetof(fuse_buf.pos)"), Off(q, &q->Pos));
+        Assert.Equal(FuseBuf.IsFd, P("FUSE_BUF_IS_FD"));
+    }
+
+    [Fact]
     public void ConnInfo_matches()
     {
         FuseConnInfo s = default;

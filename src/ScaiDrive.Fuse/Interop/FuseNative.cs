@@ -62,6 +62,9 @@ internal static unsafe partial class FuseNative
     [LibraryImport(Lib, EntryPoint = "fuse_reply_buf")]
     public static partial int ReplyBuf(nint req, byte* buffer, nuint size);
 
+    [LibraryImport(Lib, EntryPoint = "fuse_reply_data")]
+    public static partial int ReplyData(nint req, FuseBufvec* buffers, int copyFlags);
+
     [LibraryImport(Lib, EntryPoint = "fuse_reply_statfs")]
     public static partial int ReplyStatfs(nint req, StatVfs* stat);
 

@@ -95,6 +95,29 @@ internal struct FuseFileInfo
     public uint PollEvents;
 }
 
+/// <summary>struct fuse_buf: one buffer of a fuse_bufvec, in memory or (FUSE_BUF_IS_FD) a file descriptor.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FuseBuf
+{
+    public const int IsFd = 1 << 1; // FUSE_BUF_IS_FD
+
+    public nuint Size;
+    public int Flags;
+    public nint Mem;
+    public int Fd;
+    public long Pos;
+}
+
+/// <summary>struct fuse_bufvec with its one inline buffer (the only form we pass).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FuseBufvec
+{
+    public nuint Count;
+    public nuint Index;
+    public nuint Offset;
+    public FuseBuf Buffer;
+}
+
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct FuseConnInfo
 {

@@ -37,6 +37,27 @@ internal readonly unsafe struct FuseRequest
 
     public void ReplyOk() => ReplyError(0);
 
+    /// <summary>
+    /// Answers with the bytes the buffers describe (a pipe, for a spliced read); libfuse splices or copies them. True
+    /// when libfuse took them all; false when it failed or the session is closing (bytes may be left in the pipe).
+    /// </summary>
+    public bool ReplyData(FuseBufvec* buffers)
+    {
+        if (_session.EnterReply())
+        {
+            try
+            {
+                return FuseNative.ReplyData(_req, buffers, 0) == 0;
+            }
+            finally
+            {
+                _session.ExitReply();
+            }
+        }
+
+        return false;
+    }
+
     public void ReplyNone()
     {
         if (_session.EnterReply())

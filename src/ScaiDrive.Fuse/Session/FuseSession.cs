@@ -35,6 +35,15 @@ internal sealed record FuseSessionOptions
     /// <summary>Run libfuse's single-threaded loop even where the multi-threaded one is available.</summary>
     public bool SingleThreaded { get; init; }
 
+    /// <summary>
+    /// Answer streamed reads (<see cref="IFuseFileSystem.TryReadStreamed"/>) by splicing, where pipes can be grown
+    /// enough and the kernel offers FUSE_CAP_SPLICE_WRITE. Off: the file system is never asked for streamed reads.
+    /// </summary>
+    public bool SpliceReads { get; init; }
+
+    /// <summary>How long a spliced read waits for the next bytes of its stream before it gives up on the stream.</summary>
+    public TimeSpan SpliceWait { get; init; } = TimeSpan.FromSeconds(30);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
 
@@ -76,6 +85,8 @@ internal sealed partial class FuseSession
     // Replies and notifications inside libfuse right now; with _gateClosed, a Dekker pair (see EnterReply). Interlocked.
     private int _insideLibrary;
     private volatile bool _gateClosed;
+    private SpliceReplier? _splicer;
+    private uint _maxRead;
     private long _nextDirectoryHandle;
 
     private FuseSession(IFuseFileSystem fs, FuseSessionOptions options, ILogger logger)
@@ -85,7 +96,18 @@ internal sealed partial class FuseSession
         _logger = logger;
         _bits = FileInfoBits.ForVersion(LibraryVersion);
         _multiThreaded = !options.SingleThreaded && LibraryVersion >= FuseConstants.LoopMtConfigVersion;
+        if (options.SpliceReads)
+        {
+            _splicer = SpliceReplier.TryCreate(options.SpliceWait, out string? reason);
+            if (_splicer is null)
+            {
+                Log.SpliceUnavailable(_logger, reason!);
+            }
+        }
     }
+
+    /// <summary>True when streamed reads are answered by splicing (asked for, and possible here); known after INIT.</summary>
+    public bool SplicesReads => Volatile.Read(ref _splicer) is not null;
 
     /// <summary>fuse_version() of the loaded libfuse3, e.g. 314.</summary>
     public static int LibraryVersion => s_libraryVersion.Value;
@@ -112,6 +134,14 @@ internal sealed partial class FuseSession
         session._ops = FuseCallbacks.CreateOps();
         try
         {
+            if (session._splicer is { } splicer && splicer.MaxReplyBytes < options.MaxWrite)
+            {
+                // Reads the kernel sends must fit a spliced reply (see SpliceReplier); it takes the limit as a mount
+                // option and in INIT.
+                session._maxRead = (uint)splicer.MaxReplyBytes;
+                options = options with { MountOptions = [.. options.MountOptions, $"max_read={session._maxRead}"] };
+            }
+
             session._session = NewSession(session._ops, GCHandle.ToIntPtr(session._self), options);
             if (session._session == 0)
             {
@@ -205,6 +235,7 @@ internal sealed partial class FuseSession
 
         CloseGate();
         FreeNative();
+        _splicer?.Dispose();
         _completion.TrySetResult();
     }
 
@@ -397,10 +428,30 @@ internal sealed partial class FuseSession
             // Write-back caching would let the kernel hold dirty pages and merge writes; our core stages writes
             // itself and mtime would come from the kernel: keep it off.
             want &= ~FuseConstants.CapWritebackCache;
+            if (_splicer is not null)
+            {
+                if ((capable & FuseConstants.CapSpliceWrite) != 0)
+                {
+                    // libfuse splices only replies made with fuse_reply_data, which only streamed reads use.
+                    want |= FuseConstants.CapSpliceWrite;
+                    Log.SpliceEnabled(_logger, _splicer.MaxReplyBytes / 1024);
+                }
+                else
+                {
+                    Log.SpliceUnavailable(_logger, "the kernel does not offer FUSE_CAP_SPLICE_WRITE");
+                    Interlocked.Exchange(ref _splicer, null)?.Dispose();
+                }
+            }
+
             conn->Want = want;
             conn->MaxBackground = _options.MaxBackground;
             conn->CongestionThreshold = _options.MaxBackground * 3 / 4;
             conn->MaxWrite = _options.MaxWrite;
+            if (_maxRead != 0)
+            {
+                conn->MaxRead = _maxRead;
+            }
+
             conn->TimeGran = 1;
             var info = new FuseConnectionInfo(conn->ProtoMajor, conn->ProtoMinor, conn->MaxWrite, conn->MaxReadahead, capable, want, conn->MaxBackground);
             Log.Initialized(_logger, _options.MountPoint, info.ProtocolMajor, info.ProtocolMinor, LibraryVersion, info.MaxWrite, info.MaxReadahead, info.MaxBackground, _multiThreaded ? "multi-threaded loop" : "single-threaded loop");
@@ -687,11 +738,26 @@ internal sealed partial class FuseSession
         public bool Replied;
     }
 
+    // The spliced reply of a streamed read: the stream's next `count` bytes go from its socket into the answer.
+    private static readonly FuseStreamedReply<InPlaceReply> s_replySpliced = static (source, count, state) =>
+        state.Replied = state.Request.Session._splicer!.TryReply(state.Request, source, count);
+
     private async Task ReadAsync(FuseRequest r, ulong inode, ulong handle, long offset, int size)
     {
         var inPlace = new InPlaceReply(r);
         try
         {
+            // Synchronously, on the kernel's thread: a streamed read blocks for its bytes, in file order.
+            if (_splicer is not null && _fs.TryReadStreamed(inode, handle, offset, size, s_replySpliced, inPlace))
+            {
+                return;
+            }
+
+            if (inPlace.Replied)
+            {
+                return;
+            }
+
             if (await _fs.TryReadInPlaceAsync(inode, handle, offset, size, s_replyInPlace, inPlace, Token).ConfigureAwait(false))
             {
                 return;

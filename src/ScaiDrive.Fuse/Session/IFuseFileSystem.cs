@@ -57,6 +57,14 @@ internal interface IFuseFileSystem
     ValueTask<bool> TryReadInPlaceAsync<TArg>(ulong inode, ulong handle, long offset, int size, System.Buffers.ReadOnlySpanAction<byte, TArg> reply, TArg replyArgument, CancellationToken cancellationToken) =>
         ValueTask.FromResult(false);
 
+    /// <summary>
+    /// Optional streamed read, tried first on the kernel's thread: when the file system serves this read from an open
+    /// stream, it calls <paramref name="reply"/> with the stream's descriptor and the byte count, and the session
+    /// moves exactly that many bytes from it into the answer (splice). Returns false, having called nothing, when the
+    /// read is not a stream's; true when <paramref name="reply"/> was called and returned true. May block.
+    /// </summary>
+    bool TryReadStreamed<TArg>(ulong inode, ulong handle, long offset, int size, FuseStreamedReply<TArg> reply, TArg replyArgument) => false;
+
     ValueTask<int> WriteAsync(ulong inode, ulong handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
     ValueTask FlushAsync(ulong inode, ulong handle, CancellationToken cancellationToken);
@@ -79,3 +87,6 @@ internal interface IFuseFileSystem
     /// <summary><paramref name="mask"/> is access(2)'s (<see cref="AccessMode"/>); throw EACCES/EROFS to deny.</summary>
     ValueTask AccessAsync(ulong inode, int mask, CancellationToken cancellationToken);
 }
+
+/// <summary>Takes exactly <paramref name="count"/> bytes from <paramref name="source"/> into the answer; false when it could not (nothing answered).</summary>
+internal delegate bool FuseStreamedReply<in TArg>(System.Runtime.InteropServices.SafeHandle source, int count, TArg argument);

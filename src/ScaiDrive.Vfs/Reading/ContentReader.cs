@@ -67,6 +67,21 @@ namespace ScaiDrive.Vfs.Reading;
 // free; a demand fetch may evict any unpinned block, read-ahead included, and waits for a buffer only when
 // every block is pinned. Release(state) cancels the handle's read-ahead.
 //
+// ## Streamed runs (StreamedReadsFromBytes, off unless the adapter asks)
+//
+// Block read-ahead costs the daemon a thread-pool hop and an epoll wake-up every few hundred kilobytes, and the bytes
+// pass through user space twice (socket → block, block → kernel). Once a run's read-ahead reaches
+// StreamedReadsFromBytes (64 MiB for the FUSE adapter, where the disk tier stops keeping a run anyway), the run
+// continues from there as one open stream to the end of the file (IContentSource.TryOpenDirect; the API client's
+// DirectContentStream, plain HTTP only), and block read-ahead stops for that run: the TCP window is its read-ahead.
+// TryReadStreamed then answers reads at or past the stream's start on the caller's thread, in file order, one at a
+// time: each read hands the stream to the caller's reply, which takes exactly its bytes (the FUSE adapter splices them
+// from the socket into the kernel without copying them through user space). A read that arrives ahead of its
+// predecessor waits for it briefly (PredecessorWait); if none comes (the kernel already had those pages), the stream
+// skips up to MaxStreamSkipBytes. Anything else ends the run and the ordinary path takes over from where the reader
+// is: a read behind the stream, a seek, a declined or broken stream, a reply that could not take its bytes. Streamed
+// bytes are not kept in either tier; re-reads come from the kernel's page cache or are fetched again.
+//
 // ## Reads without a copy
 //
 // TryReadInPlaceAsync serves a read that lies inside one block by calling the caller's reply with the block's own
@@ -138,6 +153,13 @@ internal sealed record ContentReaderOptions
     /// </summary>
     public long? SequentialDiskLimitBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// A sequential run whose read-ahead reaches this offset continues as a streamed run: one open stream to the end of
+    /// the file, read by <see cref="ContentReader.TryReadStreamed"/> on the reader's own thread (null: never). Only for
+    /// an adapter that calls TryReadStreamed; see the header.
+    /// </summary>
+    public long? StreamedReadsFromBytes { get; init; }
+
     /// <summary>How long the disk tier may keep ranges written but unrecorded (they are lost, not wrong, after a crash).</summary>
     public TimeSpan DiskRecordInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
@@ -150,6 +172,11 @@ internal sealed partial class ContentReader : IAsyncDisposable
 {
     // Read-ahead's window doubles each time the reader has consumed this fraction of it (see the header).
     private const int DoubleAfterFraction = 4;
+
+    // A streamed read that arrives before its predecessor waits this long for it (the kernel sends a stream's reads
+    // in order, but several daemon threads pick them up), then skips the gap if it is at most MaxStreamSkipBytes.
+    private static readonly TimeSpan PredecessorWait = TimeSpan.FromMilliseconds(20);
+    private const long MaxStreamSkipBytes = 4L * 1024 * 1024;
 
     private readonly Lock _gate = new();
     private readonly IContentSource _source;
@@ -172,6 +199,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
     private readonly Task _diskWriter;
     private readonly CancellationTokenSource _disposeCts = new();
     private long _requests;
+    private long _streamedBytes;
 
     public ContentReader(ScaiDriveClient client, ContentReaderOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
         : this(new ClientContentSource(client), options, loggerFactory, timeProvider)
@@ -216,6 +244,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
         MemoryContent? content;
         CancellationTokenSource? cancelReadAhead;
+        StreamedRun? endedRun = null;
         bool random = false;
         lock (_gate)
         {
@@ -227,7 +256,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
             }
             else
             {
-                cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
+                cancelReadAhead = ObserveUnsynchronized(state, key, offset, length, out endedRun);
                 if (IsRandomSmallMissUnsynchronized(state, content, offset, length))
                 {
                     random = true;
@@ -241,6 +270,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
         }
 
         cancelReadAhead?.Cancel();
+        endedRun?.Dispose();
         if (random)
         {
             if (await TryReadRandomAsync<object?>(key, offset, length, destination, reply: null, replyArgument: null, cancellationToken))
@@ -300,6 +330,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
         MemoryContent? content;
         CancellationTokenSource? cancelReadAhead;
+        StreamedRun? endedRun = null;
         bool random;
         lock (_gate)
         {
@@ -310,7 +341,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
                 return false;
             }
 
-            cancelReadAhead = ObserveUnsynchronized(state, key, offset, length);
+            cancelReadAhead = ObserveUnsynchronized(state, key, offset, length, out endedRun);
             random = IsRandomSmallMissUnsynchronized(state, content, offset, length);
             if (!random)
             {
@@ -320,6 +351,7 @@ internal sealed partial class ContentReader : IAsyncDisposable
         }
 
         cancelReadAhead?.Cancel();
+        endedRun?.Dispose();
         if (random)
         {
             if (await TryReadRandomAsync(key, offset, length, Memory<byte>.Empty, reply, replyArgument, cancellationToken))
@@ -342,14 +374,18 @@ internal sealed partial class ContentReader : IAsyncDisposable
     public void Release(ReadState state)
     {
         CancellationTokenSource? cancel;
+        StreamedRun? run;
         lock (_gate)
         {
             state.Released = true;
             cancel = state.Cancellation;
             state.Cancellation = null;
+            run = state.Streamed;
+            state.Streamed = null;
         }
 
         cancel?.Cancel();
+        run?.Dispose();
     }
 
     /// <summary>Drops every cached version of a file (deleted, or a new version arrived and old ones are useless).</summary>
@@ -376,6 +412,9 @@ internal sealed partial class ContentReader : IAsyncDisposable
     }
 
     public long DiskBytesUsed => _disk.BytesUsed;
+
+    /// <summary>Bytes answered by <see cref="TryReadStreamed"/> so far.</summary>
+    public long StreamedBytes => Interlocked.Read(ref _streamedBytes);
 
     /// <summary>Highest <see cref="MemoryBytesUsed"/> ever seen.</summary>
     internal long PeakMemoryBytesUsed
@@ -410,6 +449,158 @@ internal sealed partial class ContentReader : IAsyncDisposable
         await _diskWriter;
         _disk.Dispose();
         _disposeCts.Dispose();
+    }
+
+    // ---- streamed runs --------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Answers a read of a streamed run by handing its stream to <paramref name="reply"/> (see the header). Blocks the
+    /// calling thread: it waits for the stream to open, for the reads before this one, and for the bytes. Returns
+    /// false, having answered nothing, when the read is not the stream's to serve (no run, a read behind the stream, a
+    /// seek, a stream that broke or was declined): the caller then reads the ordinary way.
+    /// </summary>
+    public bool TryReadStreamed<TArg>(ContentKey key, long offset, int length, ReadState state, StreamedReply<TArg> reply, TArg replyArgument)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset >= key.Size || length <= 0)
+        {
+            return false;
+        }
+
+        length = (int)Math.Min(length, key.Size - offset);
+        StreamedRun? run;
+        StreamedRun? endedRun;
+        CancellationTokenSource? cancelReadAhead;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            run = state.Streamed;
+            if (run is null || run.Broken || run.Key != key || offset < run.Start || state.Released)
+            {
+                return false;
+            }
+
+            cancelReadAhead = ObserveUnsynchronized(state, key, offset, length, out endedRun);
+        }
+
+        cancelReadAhead?.Cancel();
+        if (endedRun is not null)
+        {
+            EndRun(endedRun, "a seek");
+            return false;
+        }
+
+        IDirectContent? content;
+        try
+        {
+            content = run.Opening!.GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ScaiDriveApiException)
+        {
+            content = null;
+        }
+
+        if (content is null)
+        {
+            EndRun(run, "the server declined the stream");
+            return false;
+        }
+
+        lock (run.Sync)
+        {
+            long seen = -1;
+            while (!run.Broken && run.Position < offset)
+            {
+                if (run.Position != seen)
+                {
+                    // Progress since we last looked: the read before this one may be on its way.
+                    seen = run.Position;
+                    Monitor.Wait(run.Sync, PredecessorWait);
+                    continue;
+                }
+
+                if (offset - run.Position > MaxStreamSkipBytes || !TrySkip(content, offset - run.Position))
+                {
+                    EndRun(run, $"a gap of {offset - run.Position} bytes");
+                    return false;
+                }
+
+                run.Position = offset;
+            }
+
+            if (run.Broken || run.Position != offset)
+            {
+                // Behind the stream (a re-read of what it already delivered) or ended meanwhile.
+                return false;
+            }
+
+            bool replied = false;
+            try
+            {
+                replied = reply(new StreamedContent(content), length, replyArgument);
+            }
+            finally
+            {
+                if (replied && content.Position == offset + length)
+                {
+                    run.Position = offset + length;
+                    Interlocked.Add(ref _streamedBytes, length);
+                }
+                else
+                {
+                    EndRun(run, replied ? "the reply took the wrong number of bytes" : "the stream broke");
+                }
+
+                Monitor.PulseAll(run.Sync);
+            }
+
+            return replied;
+        }
+    }
+
+    private void StartStreamedRunUnsynchronized(ReadState state, ContentKey key, long start)
+    {
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_disposeCts.Token);
+        var run = new StreamedRun(key, start, cancellation);
+        // The reader's disposal ends every run it started.
+        cancellation.Token.Register(static r => ((StreamedRun)r!).Dispose(), run);
+        Interlocked.Increment(ref _requests);
+        run.Opening = Task.Run(() => _source.TryOpenDirect(key, start, cancellation.Token), cancellation.Token);
+        state.Streamed = run;
+        ReadingLog.StreamedRunStarted(_logger, key.FileId, key.Version, start);
+    }
+
+    private void EndRun(StreamedRun run, string reason)
+    {
+        if (!run.Broken)
+        {
+            ReadingLog.StreamedRunEnded(_logger, run.Key.FileId, run.Key.Version, run.Position, reason);
+        }
+
+        run.Dispose();
+    }
+
+    /// <summary>Reads and drops <paramref name="count"/> bytes of the stream; false when it broke.</summary>
+    private static bool TrySkip(IDirectContent content, long count)
+    {
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            while (count > 0)
+            {
+                count -= content.Read(scratch.AsSpan(0, (int)Math.Min(count, scratch.Length)));
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     // ---- serving one block ---------------------------------------------------------------------------
@@ -719,8 +910,10 @@ internal sealed partial class ContentReader : IAsyncDisposable
     }
 
     /// <summary>Feeds the policy; returns a read-ahead to cancel (outside the lock) when the read ended a sequential run.</summary>
-    private CancellationTokenSource? ObserveUnsynchronized(ReadState state, ContentKey key, long offset, int length)
+    /// <remarks>A streamed run the read ended comes back in <paramref name="endedRun"/>, to be disposed outside the lock.</remarks>
+    private CancellationTokenSource? ObserveUnsynchronized(ReadState state, ContentKey key, long offset, int length, out StreamedRun? endedRun)
     {
+        endedRun = null;
         if (state.Released)
         {
             return null;
@@ -734,6 +927,8 @@ internal sealed partial class ContentReader : IAsyncDisposable
             state.Policy = new ReadAheadPolicy(state.Settings);
             state.Key = key;
             state.PrefetchEnd = 0;
+            endedRun = state.Streamed;
+            state.Streamed = null;
         }
 
         if (state.Policy.Observe(offset, length) == ReadAheadObservation.Reset)
@@ -741,6 +936,8 @@ internal sealed partial class ContentReader : IAsyncDisposable
             cancel ??= state.Cancellation;
             state.Cancellation = null;
             state.PrefetchEnd = 0;
+            endedRun ??= state.Streamed;
+            state.Streamed = null;
         }
 
         state.LastReadOffset = offset;
@@ -751,6 +948,21 @@ internal sealed partial class ContentReader : IAsyncDisposable
     {
         if (state.Released || _disposed || content.Detached || state.Key != content.Key || state.Policy.Window == 0)
         {
+            return;
+        }
+
+        if (state.Streamed is { } streamed && streamed.Key == content.Key)
+        {
+            if (!streamed.Broken)
+            {
+                // The run's stream is its read-ahead now.
+                return;
+            }
+        }
+        else if (_options.StreamedReadsFromBytes is { } streamFrom && _source.CanOpenDirect && state.PrefetchEnd >= streamFrom
+            && content.Key.Size - state.PrefetchEnd >= 4L * _blockSize)
+        {
+            StartStreamedRunUnsynchronized(state, content.Key, state.PrefetchEnd);
             return;
         }
 

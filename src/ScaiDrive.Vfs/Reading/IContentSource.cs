@@ -20,6 +20,15 @@ internal interface IContentSource
     /// not resumed: the blocks it did not deliver are fetched again on demand.
     /// </summary>
     Task<Stream> OpenRangeAsync(ContentKey key, long offset, long length, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The content from <paramref name="offset"/> to its end as one blocking stream for a streamed run, or null when
+    /// this source cannot offer one (the ordinary calls then serve the run). Blocks for the round trip.
+    /// </summary>
+    IDirectContent? TryOpenDirect(ContentKey key, long offset, CancellationToken cancellationToken) => null;
+
+    /// <summary>False when <see cref="TryOpenDirect"/> can never succeed (no streamed runs are started then).</summary>
+    bool CanOpenDirect => false;
 }
 
 /// <summary>The API client as a content source.</summary>
@@ -40,5 +49,25 @@ internal sealed class ClientContentSource : IContentSource
     public Task<Stream> OpenRangeAsync(ContentKey key, long offset, long length, CancellationToken cancellationToken) =>
         _client.OpenReadAsync(key.FileId, offset, length, PinnedVersion(key), key.ChecksumSha256, cancellationToken);
 
+    public bool CanOpenDirect => _client.CanOpenDirectContent;
+
+    public IDirectContent? TryOpenDirect(ContentKey key, long offset, CancellationToken cancellationToken) =>
+        _client.TryOpenDirectContent(key.FileId, offset, PinnedVersion(key), key.ChecksumSha256, cancellationToken) is { } stream
+            ? new DirectContent(stream)
+            : null;
+
     private static long? PinnedVersion(ContentKey key) => key.ChecksumSha256 is null ? key.Version : null;
+
+    private sealed class DirectContent(DirectContentStream stream) : IDirectContent
+    {
+        public System.Runtime.InteropServices.SafeHandle Handle => stream.Handle;
+
+        public long Position => stream.Position;
+
+        public int Read(Span<byte> destination) => stream.Read(destination);
+
+        public void Advance(int count) => stream.Advance(count);
+
+        public void Dispose() => stream.Dispose();
+    }
 }

@@ -32,4 +32,7 @@ internal sealed partial class ReadState
     internal CancellationTokenSource? Cancellation { get; set; }
 
     internal bool Released { get; set; }
+
+    /// <summary>The current run's stream once read-ahead reached the streamed-read threshold (see ContentReader).</summary>
+    internal StreamedRun? Streamed { get; set; }
 }

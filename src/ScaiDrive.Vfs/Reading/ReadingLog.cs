@@ -26,4 +26,10 @@ internal static partial class ReadingLog
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Error, Message = "Disk cache writer stopped")]
     public static partial void DiskWriterStopped(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Debug, Message = "Streamed run of {FileId} v{Version} from {Start}")]
+    public static partial void StreamedRunStarted(ILogger logger, FileId fileId, long version, long start);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Information, Message = "Streamed run of {FileId} v{Version} ended at {Position} ({Reason}); block read-ahead serves the rest")]
+    public static partial void StreamedRunEnded(ILogger logger, FileId fileId, long version, long position, string reason);
 }

@@ -112,6 +112,11 @@ internal static class MountCommand
             Description = "Range requests one sequential reader keeps in flight, 1-16 (default 2; more helps when the server caps each connection's bandwidth).",
         };
 
+        public Option<string?> StreamedReadsFrom { get; } = new("--streamed-reads-from")
+        {
+            Description = "A sequential read that gets this far into a file continues as one stream spliced into the kernel (Linux, plain-HTTP servers, pipes larger than pipe-max-size allowed, e.g. as root), e.g. 64M (the default), or 'off'.",
+        };
+
         public Option<bool> AllowOther { get; } = new("--allow-other") { Description = "Let other users see the mount (needs user_allow_other in /etc/fuse.conf unless root)." };
 
         public Option<bool> Foreground { get; } = new("--foreground", "-f") { Description = "Stay in the foreground and log to the terminal." };
@@ -134,7 +139,7 @@ internal static class MountCommand
 
         public IEnumerable<Option> All =>
         [
-            Url, TokenFile, Share, CacheDir, CacheMaxSize, ReadOnly, DirectIo, ReadAheadStreams, AllowOther, Foreground, WriteBackDelay, PollInterval, NoPush, MetadataTimeout, Debug, DaemonChild,
+            Url, TokenFile, Share, CacheDir, CacheMaxSize, ReadOnly, DirectIo, ReadAheadStreams, StreamedReadsFrom, AllowOther, Foreground, WriteBackDelay, PollInterval, NoPush, MetadataTimeout, Debug, DaemonChild,
         ];
 
         public MountSettings Read(ParseResult parse)
@@ -177,6 +182,23 @@ internal static class MountCommand
                 readAheadStreams = streams;
             }
 
+            long? streamedReadsFrom = MountSettings.DefaultStreamedReadsFrom;
+            if (parse.GetValue(StreamedReadsFrom) is { } streamText)
+            {
+                if (string.Equals(streamText, "off", StringComparison.OrdinalIgnoreCase))
+                {
+                    streamedReadsFrom = null;
+                }
+                else if (SizeParser.TryParse(streamText, out long from) && from >= 0)
+                {
+                    streamedReadsFrom = from;
+                }
+                else
+                {
+                    throw new CliException($"--streamed-reads-from '{streamText}' is not a size (examples: 64M, 1G) or 'off'.");
+                }
+            }
+
             return new MountSettings
             {
                 MountPoint = parse.GetValue(MountPoint)!,
@@ -188,6 +210,7 @@ internal static class MountCommand
                 ReadOnly = parse.GetValue(ReadOnly),
                 DirectIo = parse.GetValue(DirectIo),
                 ReadAheadStreams = readAheadStreams,
+                StreamedReadsFrom = streamedReadsFrom,
                 AllowOther = parse.GetValue(AllowOther),
                 WriteBackDelay = ParseDuration(parse.GetValue(WriteBackDelay), "--write-back-delay"),
                 PollInterval = pollInterval,

@@ -34,6 +34,7 @@ internal static class StatusCommand
             Console.WriteLine($"pending uploads: {status.PendingUploads} ({SizeParser.Format(status.PendingUploadBytes)}, {SizeParser.Format(status.UploadedBytesInFlight)} sent of the ones in flight)");
             Console.WriteLine($"failed uploads:  {status.FailedUploads}{(status.FailedUploads > 0 ? $" (content kept in {Path.Combine(status.CacheDirectory, "recovery")})" : "")}");
             Console.WriteLine($"cache:           {SizeParser.Format(status.CacheBytesUsed)} of {SizeParser.Format(status.CacheBytesLimit)} in {status.CacheDirectory}");
+            Console.WriteLine($"streamed reads:  {SizeParser.Format(status.StreamedReadBytes)}");
             Console.WriteLine($"daemon pid:      {status.ProcessId}");
             if (status.RecentErrors.Count > 0)
             {

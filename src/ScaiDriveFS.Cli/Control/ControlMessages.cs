@@ -19,6 +19,7 @@ internal sealed record MountStatusReport
     [JsonPropertyName("cache_dir")] public required string CacheDirectory { get; init; }
     [JsonPropertyName("cache_bytes_used")] public required long CacheBytesUsed { get; init; }
     [JsonPropertyName("cache_bytes_limit")] public required long CacheBytesLimit { get; init; }
+    [JsonPropertyName("streamed_read_bytes")] public long StreamedReadBytes { get; init; }
     [JsonPropertyName("recent_errors")] public required IReadOnlyList<StatusErrorReport> RecentErrors { get; init; }
     [JsonPropertyName("pid")] public required int ProcessId { get; init; }
     [JsonPropertyName("unmounting")] public bool Unmounting { get; init; }

@@ -96,6 +96,11 @@ internal sealed partial class MountHost
                 vfsOptions = vfsOptions with { ReadAheadStreams = streams };
             }
 
+            if (PlatformMount.CanSpliceReads(_settings, logger))
+            {
+                vfsOptions = vfsOptions with { StreamedReadsFromBytes = _settings.StreamedReadsFrom };
+            }
+
             if (_settings.PollInterval is { } poll)
             {
                 vfsOptions = vfsOptions with { ChangePollInterval = poll };

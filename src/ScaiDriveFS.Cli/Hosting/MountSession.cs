@@ -64,6 +64,7 @@ internal sealed partial class MountSession
             CacheDirectory = _cacheDirectory,
             CacheBytesUsed = status.CacheBytesUsed,
             CacheBytesLimit = status.CacheBytesLimit,
+            StreamedReadBytes = status.StreamedReadBytes,
             RecentErrors = status.RecentErrors.Select(e => new StatusErrorReport(e.At, e.Path, e.Message)).ToList(),
             ProcessId = Environment.ProcessId,
             Unmounting = unmounting,

@@ -16,6 +16,15 @@ internal sealed record MountSettings
 
     /// <summary>--read-ahead-streams; null keeps the core's default.</summary>
     public int? ReadAheadStreams { get; init; }
+
+    /// <summary>
+    /// 64 MiB, where the disk cache stops keeping a sequential run anyway: the part of a long read that is streamed
+    /// and spliced is re-read from the kernel's page cache, not from our caches.
+    /// </summary>
+    public const long DefaultStreamedReadsFrom = 64L * 1024 * 1024;
+
+    /// <summary>--streamed-reads-from; null: off.</summary>
+    public long? StreamedReadsFrom { get; init; } = DefaultStreamedReadsFrom;
     public bool AllowOther { get; init; }
     public TimeSpan? WriteBackDelay { get; init; }
     public TimeSpan? PollInterval { get; init; }

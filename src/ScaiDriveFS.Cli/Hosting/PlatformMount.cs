@@ -33,6 +33,26 @@ internal sealed class PlatformMount
         return full.Length == 0 ? "/" : full;
     }
 
+    /// <summary>
+    /// Whether streamed reads can be answered by splicing here (Linux, asked for, pipes can be grown enough): only
+    /// then does the core start streamed runs.
+    /// </summary>
+    public static bool CanSpliceReads(MountSettings settings, ILogger logger)
+    {
+        if (settings.StreamedReadsFrom is null || !OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        if (FuseMount.CanSpliceReads(out string? reason))
+        {
+            return true;
+        }
+
+        logger.LogInformation("Streamed reads are off: {Reason}", reason);
+        return false;
+    }
+
     public static async Task<PlatformMount> MountAsync(VfsFileSystem fs, MountSettings settings, string mountPoint, string? volumeLabel, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         if (OperatingSystem.IsWindows())
@@ -47,7 +67,7 @@ internal sealed class PlatformMount
 
         FuseMount fuse = await FuseMount.MountAsync(
             fs,
-            new FuseMountOptions { MountPoint = mountPoint, AllowOther = settings.AllowOther, ReadOnly = settings.ReadOnly, DirectIoReads = settings.DirectIo, Debug = settings.Debug },
+            new FuseMountOptions { MountPoint = mountPoint, AllowOther = settings.AllowOther, ReadOnly = settings.ReadOnly, DirectIoReads = settings.DirectIo, SpliceReads = settings.StreamedReadsFrom is not null, Debug = settings.Debug },
             loggerFactory,
             cancellationToken);
         return new PlatformMount(fuse.Completion, fuse.UnmountAsync);

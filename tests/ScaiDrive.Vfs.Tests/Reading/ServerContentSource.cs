@@ -24,6 +24,53 @@ internal sealed class CountingContentSource(IContentSource inner) : IContentSour
         Interlocked.Increment(ref _streamOpens);
         return inner.OpenRangeAsync(key, offset, length, cancellationToken);
     }
+
+    private int _directOpens;
+
+    /// <summary>Direct streams opened (declined ones included), each with the offset it was asked for.</summary>
+    public int DirectOpens => Volatile.Read(ref _directOpens);
+
+    public System.Collections.Concurrent.ConcurrentQueue<TrackedDirectContent> DirectStreams { get; } = new();
+
+    /// <summary>Answer every direct open with null, as a server that declines.</summary>
+    public bool DeclineDirect { get; set; }
+
+    public bool CanOpenDirect => inner.CanOpenDirect;
+
+    public IDirectContent? TryOpenDirect(ContentKey key, long offset, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _directOpens);
+        if (DeclineDirect || inner.TryOpenDirect(key, offset, cancellationToken) is not { } opened)
+        {
+            return null;
+        }
+
+        var tracked = new TrackedDirectContent(opened, offset);
+        DirectStreams.Enqueue(tracked);
+        return tracked;
+    }
+}
+
+/// <summary>A direct stream that records whether it was disposed.</summary>
+internal sealed class TrackedDirectContent(IDirectContent inner, long start) : IDirectContent
+{
+    public long Start { get; } = start;
+
+    public bool Disposed { get; private set; }
+
+    public System.Runtime.InteropServices.SafeHandle Handle => inner.Handle;
+
+    public long Position => inner.Position;
+
+    public int Read(Span<byte> destination) => inner.Read(destination);
+
+    public void Advance(int count) => inner.Advance(count);
+
+    public void Dispose()
+    {
+        Disposed = true;
+        inner.Dispose();
+    }
 }
 
 /// <summary>Upload source over bytes in memory, or over a pattern computed from the offset (large files).</summary>

@@ -9,9 +9,12 @@
 #   SPLIT=1 scripts/bench/read-ab.sh         # also the server's user and system ticks around each curl GET
 #   CLI_DLL=/tmp/other/scaidrivefs.dll scripts/bench/read-ab.sh   # another build of the CLI (server and daemon)
 #   DAEMONS="/tmp/a/scaidrivefs.dll /tmp/b/scaidrivefs.dll" scripts/bench/read-ab.sh
-#                                            # each round mounts with each of these builds in turn (same server)
+#                                            # each round mounts with each of these builds in turn (same server);
+#                                            # a path without .dll is run as an executable (a self-contained build)
 #   DAEMONS="$dll $dll" MOUNT_ENVS="- DOTNET_X=1+DOTNET_Y=0" scripts/bench/read-ab.sh
 #                                            # the same, with environment variables for the second mount ("-": none)
+#   DAEMONS="$dll $dll" MOUNT_ARGS="- --streamed-reads-from+off" scripts/bench/read-ab.sh
+#                                            # the same, with extra mount arguments for the second mount ("+": space)
 #
 # Needs root (mounts, drop_caches). Builds the CLI with scripts/build-cli.sh unless CLI_DLL names one.
 set -euo pipefail
@@ -64,6 +67,7 @@ mkdir -p "$MP"
 curl -sS -o /dev/null -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content"
 read -r -a daemons <<<"${DAEMONS:-$CLI_DLL}"
 read -r -a mount_envs <<<"${MOUNT_ENVS:-}"
+read -r -a mount_args <<<"${MOUNT_ARGS:-}"
 read -r -a ra_kbs <<<"${RA_KBS:-}" # per daemon: the kernel's read-ahead for the mount, in KiB ("-": the daemon's own)
 labels=(A B C D E F)
 
@@ -72,10 +76,12 @@ for i in $(seq "$ROUNDS"); do
 for d in "${!daemons[@]}"; do
   rm -rf "$RUN/cache"
   MCLI="dotnet ${daemons[$d]}"
+  case "${daemons[$d]}" in *.dll) ;; *) MCLI="${daemons[$d]}" ;; esac # an apphost (self-contained build)
   menv=${mount_envs[$d]:--}
   [ "$menv" != - ] && MCLI="env ${menv//+/ } $MCLI"
   # shellcheck disable=SC2086
-  $MCLI mount "$MP" --url "$url" --token-file "$tokfile" --share "$share" --cache-dir "$RUN/cache" $EXTRA >>"$RUN/mount.log" 2>&1
+  margs=${mount_args[$d]:--}; [ "$margs" = - ] && margs=""
+  $MCLI mount "$MP" --url "$url" --token-file "$tokfile" --share "$share" --cache-dir "$RUN/cache" $EXTRA ${margs//+/ } >>"$RUN/mount.log" 2>&1
   stat "$MP/big.bin" >/dev/null
   ra=${ra_kbs[$d]:--}
   if [ "$ra" != - ]; then
@@ -90,6 +96,8 @@ for d in "${!daemons[@]}"; do
   t1=$(date +%s.%N)
   d1=$(cpu_ticks "$daemon"); s1=$(cpu_ticks "$server")
   $MCLI unmount "$MP" >>"$RUN/mount.log" 2>&1
+  # A streamed run that ended early (the read went on through block read-ahead) explains a slow round.
+  grep -h "Streamed run.*ended\|not spliced\|Streamed reads are off" "$RUN/cache/logs/"*.log 2>/dev/null | sed 's/^/  daemon: /' || true
   drop_caches
   s2=$(cpu_ticks "$server")
   [ -n "${SPLIT:-}" ] && echo "server before curl: $(split_ticks "$server")"

@@ -356,6 +356,12 @@ internal sealed class MemoryFileSystem : IFuseFileSystem
         }
     }
 
+    /// <summary>When set, reads of its inode are first offered as streamed reads from its socket (spliced replies).</summary>
+    public StreamedSource? Streamed { get; set; }
+
+    public bool TryReadStreamed<TArg>(ulong inode, ulong handle, long offset, int size, FuseStreamedReply<TArg> reply, TArg replyArgument) =>
+        Streamed is { } streamed && streamed.Inode == inode && streamed.TryServe(offset, size, reply, replyArgument);
+
     public async ValueTask<int> ReadAsync(ulong inode, ulong handle, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         string name;
@@ -467,5 +473,110 @@ internal sealed class MemoryFileSystem : IFuseFileSystem
             Get(inode);
             return ValueTask.CompletedTask;
         }
+    }
+}
+
+/// <summary>
+/// A file's bytes on a loopback TCP connection, as a server would send them: the session splices each streamed read
+/// from the receiving socket. The sender can stop early (BreakAfterBytes), as a server that goes away.
+/// </summary>
+internal sealed class StreamedSource : IDisposable
+{
+    private readonly System.Net.Sockets.Socket _receiver;
+    private readonly Task _sender;
+    private readonly long _length;
+    private long _position;
+    private bool _broken;
+
+    private StreamedSource(ulong inode, System.Net.Sockets.Socket receiver, Task sender, long length)
+    {
+        Inode = inode;
+        _receiver = receiver;
+        _sender = sender;
+        _length = length;
+    }
+
+    public ulong Inode { get; }
+
+    public int Served;
+
+    public static StreamedSource Start(ulong inode, byte[] data, long? breakAfterBytes = null)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var receiver = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        receiver.Connect((System.Net.IPEndPoint)listener.LocalEndpoint);
+        System.Net.Sockets.Socket sender = listener.AcceptSocket();
+        int limit = (int)Math.Min(data.Length, breakAfterBytes ?? data.Length);
+        Task sending = Task.Run(() =>
+        {
+            using (sender)
+            {
+                int sent = 0;
+                while (sent < limit)
+                {
+                    sent += sender.Send(data.AsSpan(sent, Math.Min(64 * 1024, limit - sent)));
+                }
+
+                sender.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+            }
+        });
+        return new StreamedSource(inode, receiver, sending, data.Length);
+    }
+
+    /// <summary>
+    /// Serves reads in file order as the core does: a read ahead of the stream waits briefly for its predecessor, then
+    /// skips the gap; a read behind it, or any read after a failed reply, is declined.
+    /// </summary>
+    public bool TryServe<TArg>(long offset, int size, FuseStreamedReply<TArg> reply, TArg argument)
+    {
+        lock (this)
+        {
+            if (!_broken && offset > _position && offset - _position <= 4 * 1024 * 1024)
+            {
+                Monitor.Wait(this, 20);
+                if (offset > _position)
+                {
+                    byte[] skip = new byte[offset - _position];
+                    for (int got = 0; got < skip.Length;)
+                    {
+                        int n = _receiver.Receive(skip.AsSpan(got));
+                        if (n == 0)
+                        {
+                            _broken = true;
+                            return false;
+                        }
+
+                        got += n;
+                    }
+
+                    _position = offset;
+                }
+            }
+
+            if (_broken || offset != _position || offset >= _length)
+            {
+                return false;
+            }
+
+            int count = (int)Math.Min(size, _length - offset);
+            if (!reply(_receiver.SafeHandle, count, argument))
+            {
+                _broken = true;
+                return false;
+            }
+
+            _position += count;
+            Served++;
+            Monitor.PulseAll(this);
+            return true;
+        }
+    }
+
+    public void Dispose()
+    {
+        _receiver.Dispose();
+        // The sender fails when we close with its bytes unread; that is expected here.
+        _ = _sender.ContinueWith(static _ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(5));
     }
 }

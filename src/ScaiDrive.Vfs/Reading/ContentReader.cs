@@ -495,8 +495,9 @@ internal sealed partial class ContentReader : IAsyncDisposable
         {
             content = run.Opening!.GetAwaiter().GetResult();
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ScaiDriveApiException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Cancelled (a release raced us), the client disposed, anything: the ordinary path reports real errors.
             content = null;
         }
 

@@ -95,6 +95,7 @@ side_scaidrive() {
     drop_caches
     t0=$(now); dd if="$SD_MP/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
     scaidrive_unmount "$SD_MP"
+    cp "$RUN/sd-cache-r$r/logs/scaidrivefs.log" "$RUN/sd-round-$r.log" 2>/dev/null || true # kept with BENCH_KEEP=1
     rm -rf "$RUN/sd-cache-r$r"
     mounts="$mounts $(mbps "$SIZE" "$t0" "$t1")"
     drop_caches

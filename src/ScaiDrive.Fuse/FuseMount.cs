@@ -147,7 +147,7 @@ public sealed class FuseMount : IAsyncDisposable, IKernelCacheNotifier
         return mount;
     }
 
-    /// <summary>Whether this process can answer reads by splicing (pipes can be grown past pipe-max-size); the reason when not.</summary>
+    /// <summary>Whether this process can answer reads by splicing (it can have pipes of at least 1 MiB); the reason when not.</summary>
     public static bool CanSpliceReads(out string? reason)
     {
         using SpliceReplier? probe = SpliceReplier.TryCreate(TimeSpan.FromSeconds(1), out reason);

@@ -90,6 +90,7 @@ public sealed class CliTests
     [InlineData("--read-ahead-streams", "0", "from 1 to 16")]
     [InlineData("--read-ahead-streams", "17", "from 1 to 16")]
     [InlineData("--read-ahead-streams", "many", "from 1 to 16")]
+    [InlineData("--streamed-reads-from", "lots", "is not a size")]
     public async Task MountWithBadOptionValueFails(string option, string value, string expected)
     {
         DirectoryInfo mp = Directory.CreateTempSubdirectory("sdfs-mnt-");

@@ -106,9 +106,6 @@ internal sealed partial class FuseSession
         }
     }
 
-    /// <summary>True when streamed reads are answered by splicing (asked for, and possible here); known after INIT.</summary>
-    public bool SplicesReads => Volatile.Read(ref _splicer) is not null;
-
     /// <summary>fuse_version() of the loaded libfuse3, e.g. 314.</summary>
     public static int LibraryVersion => s_libraryVersion.Value;
 

@@ -71,9 +71,10 @@ namespace ScaiDrive.Vfs.Reading;
 //
 // Block read-ahead costs the daemon a thread-pool hop and an epoll wake-up every few hundred kilobytes, and the bytes
 // pass through user space twice (socket → block, block → kernel). Once a run's read-ahead reaches
-// StreamedReadsFromBytes (64 MiB for the FUSE adapter, where the disk tier stops keeping a run anyway), the run
-// continues from there as one open stream to the end of the file (IContentSource.TryOpenDirect; the API client's
-// DirectContentStream, plain HTTP only), and block read-ahead stops for that run: the TCP window is its read-ahead.
+// StreamedReadsFromBytes (opt-in for the FUSE adapter, `--streamed-reads-from`; 64 MiB is where the disk tier stops
+// keeping a run anyway), the run continues from there as one open stream to the end of the file
+// (IContentSource.TryOpenDirect; the API client's DirectContentStream, plain HTTP only), and block read-ahead stops
+// for that run: the TCP window is its read-ahead.
 // TryReadStreamed then answers reads at or past the stream's start on the caller's thread, in file order, one at a
 // time: each read hands the stream to the caller's reply, which takes exactly its bytes (the FUSE adapter splices them
 // from the socket into the kernel without copying them through user space). A read that arrives ahead of its

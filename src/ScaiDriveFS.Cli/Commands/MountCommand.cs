@@ -114,7 +114,7 @@ internal static class MountCommand
 
         public Option<string?> StreamedReadsFrom { get; } = new("--streamed-reads-from")
         {
-            Description = "A sequential read that gets this far into a file continues as one stream spliced into the kernel (Linux, plain-HTTP servers, pipes larger than pipe-max-size allowed, e.g. as root), e.g. 64M (the default), or 'off'.",
+            Description = "Opt-in: a sequential read that gets this far into a file, e.g. 64M, continues as one HTTP stream spliced into the kernel (Linux, plain-HTTP servers); 'off' (the default) keeps block read-ahead.",
         };
 
         public Option<bool> AllowOther { get; } = new("--allow-other") { Description = "Let other users see the mount (needs user_allow_other in /etc/fuse.conf unless root)." };
@@ -182,7 +182,7 @@ internal static class MountCommand
                 readAheadStreams = streams;
             }
 
-            long? streamedReadsFrom = MountSettings.DefaultStreamedReadsFrom;
+            long? streamedReadsFrom = null;
             if (parse.GetValue(StreamedReadsFrom) is { } streamText)
             {
                 if (string.Equals(streamText, "off", StringComparison.OrdinalIgnoreCase))

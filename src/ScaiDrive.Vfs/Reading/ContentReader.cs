@@ -595,8 +595,9 @@ internal sealed partial class ContentReader : IAsyncDisposable
 
             return true;
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
+            // Broken, or closed under us by a release or a seek on another thread.
             return false;
         }
         finally

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using ScaiDrive.Client;
 using ScaiDrive.Vfs.Errors;
 using ScaiDrive.Vfs.Files;
@@ -23,22 +24,9 @@ public sealed partial class VfsFileSystem
     {
         try
         {
-            OpenFile open = GetHandle(handle);
-            Node node = open.Node;
-            if (offset < 0 || size <= 0 || node.Staged is not null)
+            if (!TryGetRemoteContent(handle, offset, size, out OpenFile? open, out ContentKey key))
             {
                 return false;
-            }
-
-            ContentKey key;
-            lock (_gate)
-            {
-                if (node.FileId is not { } fileId)
-                {
-                    return false;
-                }
-
-                key = new ContentKey(fileId, node.Version, node.RemoteSize, node.ChecksumSha256);
             }
 
             try
@@ -74,22 +62,9 @@ public sealed partial class VfsFileSystem
     {
         try
         {
-            OpenFile open = GetHandle(handle);
-            Node node = open.Node;
-            if (offset < 0 || size <= 0 || node.Staged is not null)
+            if (!TryGetRemoteContent(handle, offset, size, out OpenFile? open, out ContentKey key))
             {
                 return false;
-            }
-
-            ContentKey key;
-            lock (_gate)
-            {
-                if (node.FileId is not { } fileId)
-                {
-                    return false;
-                }
-
-                key = new ContentKey(fileId, node.Version, node.RemoteSize, node.ChecksumSha256);
             }
 
             bool replied = _reader.TryReadStreamed(key, offset, size, open.GetOrCreateReadState(_reader), reply, replyArgument);
@@ -103,6 +78,32 @@ public sealed partial class VfsFileSystem
         catch (Exception ex) when (ApiErrorMapper.IsTranslatable(ex))
         {
             throw Fail(ex, "read");
+        }
+    }
+
+    /// <summary>
+    /// The handle and the remote content a zero-copy read of it would serve; false for a staged (locally written) file,
+    /// a file not on the server yet, or an empty or negative request. Throws what <see cref="GetHandle"/> throws.
+    /// </summary>
+    private bool TryGetRemoteContent(ulong handle, long offset, int size, [NotNullWhen(true)] out OpenFile? open, out ContentKey key)
+    {
+        open = GetHandle(handle);
+        key = default;
+        Node node = open.Node;
+        if (offset < 0 || size <= 0 || node.Staged is not null)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (node.FileId is not { } fileId)
+            {
+                return false;
+            }
+
+            key = new ContentKey(fileId, node.Version, node.RemoteSize, node.ChecksumSha256);
+            return true;
         }
     }
 }

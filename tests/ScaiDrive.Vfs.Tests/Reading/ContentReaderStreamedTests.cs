@@ -81,6 +81,19 @@ public sealed class ContentReaderStreamedTests : IAsyncLifetime
         /// <summary>The next streamed reply takes this many bytes and fails (-1: none).</summary>
         public int FailNextStreamedAfterBytes = -1;
 
+        /// <summary>Reads the file in order from its start, checking every byte, until <paramref name="count"/> reads came from the stream; returns the next offset.</summary>
+        public async Task<long> ReadFromStartUntilStreamedAsync(byte[] data, int count)
+        {
+            long offset = 0;
+            while (Streamed < count)
+            {
+                AssertBytes(data, offset, await ReadAsync(offset, Request));
+                offset += Request;
+            }
+
+            return offset;
+        }
+
         public async Task<byte[]> ReadAsync(long offset, int size)
         {
             var buffer = new byte[(int)Math.Min(size, key.Size - offset)];
@@ -151,12 +164,7 @@ public sealed class ContentReaderStreamedTests : IAsyncLifetime
         await using (reader)
         {
             var reads = new Reads(reader, key);
-            long offset = 0;
-            while (reads.Streamed == 0)
-            {
-                AssertBytes(data, offset, await reads.ReadAsync(offset, Request));
-                offset += Request;
-            }
+            long offset = await reads.ReadFromStartUntilStreamedAsync(data, 1);
 
             // The kernel's parallel reads picked up out of order: the later one waits for the earlier one.
             for (int i = 0; i < 10; i++, offset += 2 * Request)
@@ -191,12 +199,7 @@ public sealed class ContentReaderStreamedTests : IAsyncLifetime
         await using (reader)
         {
             var reads = new Reads(reader, key);
-            long offset = 0;
-            while (reads.Streamed < 3)
-            {
-                AssertBytes(data, offset, await reads.ReadAsync(offset, Request));
-                offset += Request;
-            }
+            long offset = await reads.ReadFromStartUntilStreamedAsync(data, 3);
 
             // The reply takes part of its bytes and fails: that read and all later ones go the ordinary way.
             reads.FailNextStreamedAfterBytes = 1000;
@@ -222,12 +225,7 @@ public sealed class ContentReaderStreamedTests : IAsyncLifetime
         await using (reader)
         {
             var reads = new Reads(reader, key);
-            long offset = 0;
-            while (reads.Streamed < 2)
-            {
-                AssertBytes(data, offset, await reads.ReadAsync(offset, Request));
-                offset += Request;
-            }
+            long offset = await reads.ReadFromStartUntilStreamedAsync(data, 2);
 
             // Back to the start: not the stream's (behind it), and the seek ends the run.
             AssertBytes(data, 0, await reads.ReadAsync(0, Request));
@@ -271,12 +269,7 @@ public sealed class ContentReaderStreamedTests : IAsyncLifetime
         (ContentKey key, byte[] data) = await UploadAsync(40 * Block, 6);
         (ContentReader reader, CountingContentSource source) = CreateReader();
         var reads = new Reads(reader, key);
-        long offset = 0;
-        while (reads.Streamed < 1)
-        {
-            AssertBytes(data, offset, await reads.ReadAsync(offset, Request));
-            offset += Request;
-        }
+        long offset = await reads.ReadFromStartUntilStreamedAsync(data, 1);
 
         await reader.DisposeAsync();
 

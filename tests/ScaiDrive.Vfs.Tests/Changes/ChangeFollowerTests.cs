@@ -312,15 +312,30 @@ public sealed class ChangeFollowerTests
         await using VfsHarness __ = h;
         var probe = new ChangeFollowerProbe(h.Fs);
         await h.Fs.ReadDirectoryAsync(VfsFileSystem.RootInode);
-        // Every request now takes 600 ms more: a poll that waited its interval after the previous pull ended would
-        // come every 1.6 s or later (at most 4 pulls in 6 s); polls at a fixed rate come every second.
+        // Every request now takes 600 ms more. A poll that waited its interval after the previous pull ended would come
+        // every 1.6 s or later; polls at a fixed rate come every second (or, when a loaded machine makes the request
+        // itself take longer than the interval, a tenth of the interval after it). The mean period between finished
+        // pulls, over several, separates the two with margin either side: a count in a fixed window did not.
         await h.Server.SetFaultsAsync(latencyMs: 600);
         try
         {
-            long before = probe.Pulls;
-            await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
-            long pulls = probe.Pulls - before;
-            Assert.True(pulls >= 5, $"{pulls} pulls in 6 s with a 1 s poll interval and 600 ms per request");
+            var finished = new List<TimeSpan>();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long seen = probe.Pulls;
+            while (finished.Count < 6 && clock.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+                long now = probe.Pulls;
+                if (now != seen)
+                {
+                    seen = now;
+                    finished.Add(clock.Elapsed);
+                }
+            }
+
+            Assert.True(finished.Count == 6, $"only {finished.Count} pulls in 20 s with a 1 s poll interval");
+            double period = (finished[^1] - finished[0]).TotalSeconds / (finished.Count - 1);
+            Assert.True(period < 1.4, $"pulls every {period:F2} s with a 1 s poll interval and 600 ms per request");
         }
         finally
         {

@@ -89,6 +89,22 @@ drop_caches() {
   fi
 }
 
+# drop_caches_fresh: drop_caches, with that much memory freed just before, for the side-by-side read rounds.
+# Why: this machine is a VM whose freed memory is reported to its host (virtio-balloon free page reporting; see
+# /sys/module/page_reporting) within seconds, and the first touch of a reported page costs about 1.2 s of system
+# time per GiB. A cold 1 GiB dd took 0.06 s of system time right after drop_caches, 0.42 s after a 6 s pause (424 MiB
+# reported meanwhile), 1.6 s after 10 s; and 0.08-0.10 s after the same 10 s when 3 GiB of another file was read and
+# dropped just before it. Whether a timed read got reported pages depended on how long ago memory had last been freed,
+# which made curl's figure bimodal (0.7 or 1.5 GB/s) and the ratio with it. So: read 3 × the file's size of scratch
+# file (room for the server's page cache plus the mount's), drop it with the rest, and the timed read gets unreported
+# pages, as it would on a machine without a host in the way.
+drop_caches_fresh() {
+  local fill="$RUN/fill.bin" mb=$((SIZE_MB * 3))
+  [ -f "$fill" ] || head -c $((mb * 1024 * 1024)) /dev/zero >"$fill"
+  cat "$fill" >/dev/null
+  drop_caches
+}
+
 # Reads the server-side files under DIR once, untimed, then drops the page cache. On this machine the first read
 # of a file just written costs its reader several times the CPU of every later cold read (a fresh 1 GiB blob: 0.42 s
 # of system time and 0.49 s, then 0.05 s and 0.2 s), and that first read would land on whichever timed read came
@@ -100,7 +116,7 @@ settle_server_files() {
 }
 
 # ---- cleanup registry: survives subshells because it lives in files -------------------------------
-# $RUN/mounts: "kind mountpoint" (kind scaidrive or rclone); $RUN/pids: "label pid" of daemons and servers we
+# $RUN/mounts: "kind mountpoint" (kind scaidrive, rclone or nullfs); $RUN/pids: "label pid" of daemons and servers we
 # started (also read by the RSS sampler).
 
 register_pid() { echo "$1 $2" >>"$RUN/pids"; }
@@ -127,7 +143,7 @@ stop_pid() {
   local pid="$1"
   kill -0 "$pid" 2>/dev/null || return 0
   # A pid of ours that exited long ago may have been reused: only stop what still looks like ours.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'rclone|scaidrive|benchlib' || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'rclone|scaidrive|benchlib|nullfs' || return 0
   kill -TERM "$pid" 2>/dev/null || true
   wait_pid_exit "$pid" 30 || { log "pid $pid ignored SIGTERM; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
 }

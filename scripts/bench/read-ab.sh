@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side rounds of the cold sequential read: `dd` through a fresh mount, then curl's GET of the same file from
-# the same server, alternating, with the CPU each process spent. Finer than bench.sh's single pair of reads when a
-# change to the read path needs a verdict on this noisy machine.
+# the same server, alternating, with the CPU each process spent; each timed read starts from lib.sh's
+# drop_caches_fresh. Finer than bench.sh's single pair of reads when a change to the read path needs a verdict on
+# this noisy machine.
 #
 #   scripts/bench/read-ab.sh                 # 5 rounds, 1 GiB
 #   ROUNDS=3 SIZE_MB=512 EXTRA=--direct-io scripts/bench/read-ab.sh
@@ -39,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 # shellcheck source=lib.sh
-source "$LIB/lib.sh" # drop_caches, settle_server_files
+source "$LIB/lib.sh" # drop_caches, drop_caches_fresh, settle_server_files
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 split_ticks() { awk '{print "user " $14 " sys " $15}' "/proc/$1/stat"; }
 
@@ -89,7 +90,7 @@ for d in "${!daemons[@]}"; do
   fi
   if [ "$WARM_MB" -gt 0 ]; then cat "$MP/warm.bin" >/dev/null; fi
   daemon=$($CLI status "$MP" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
-  drop_caches
+  drop_caches_fresh
   d0=$(cpu_ticks "$daemon"); s0=$(cpu_ticks "$server")
   t0=$(date +%s.%N)
   /usr/bin/time -f '%S' -o "$RUN/dd.time" dd if="$MP/big.bin" of=/dev/null bs=1M status=none
@@ -98,7 +99,7 @@ for d in "${!daemons[@]}"; do
   $MCLI unmount "$MP" >>"$RUN/mount.log" 2>&1
   # A streamed run that ended early (the read went on through block read-ahead) explains a slow round.
   grep -h "Streamed run.*ended\|not spliced\|Streamed reads are off" "$RUN/cache/logs/"*.log 2>/dev/null | sed 's/^/  daemon: /' || true
-  drop_caches
+  drop_caches_fresh
   s2=$(cpu_ticks "$server")
   [ -n "${SPLIT:-}" ] && echo "server before curl: $(split_ticks "$server")"
   read -r bytes secs < <(/usr/bin/time -f '%U %S' -o "$RUN/curl.time" curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' \

@@ -35,6 +35,7 @@ METRICS = [
     ("ls_warm", "`ls -l` of {empty} entries, warm", "entries/s", UP, None),
     ("read_cold", "{size} sequential read, cold (page cache dropped, empty driver cache)", "MB/s", UP, ("raw", ">=", 0.9)),
     ("read_cold_rounds", "{size} sequential read, cold, median of {rounds} side-by-side rounds (fresh mount, then curl)", "MB/s", UP, ("raw", ">=", 0.9)),
+    ("read_ceiling_rounds", "reference, not ScaiDriveFS: the same {rounds} rounds' cold read through nullfs, a FUSE filesystem in C that answers from memory (FUSE's own ceiling on this machine)", "MB/s", UP, None),
     ("read_cold_direct", "{size} sequential read, cold, with `mount --direct-io` (opt-in: no page cache)", "MB/s", UP, ("raw", ">=", 0.9)),
     ("read_cached", "{size} sequential re-read from the driver's cache (page cache dropped)", "MB/s", UP, None),
     ("small_read", "{small} small files read back (cold)", "files/s", UP, None),

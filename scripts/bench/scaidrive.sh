@@ -86,26 +86,53 @@ side_scaidrive() {
   record scaidrive_raw read_cold_direct "$out" MB/s
 
   # One pair of reads swings 0.5-1.2 on this machine: curl's GET alone ran at 0.8-2.1 GB/s from one round to the
-  # next (the server's system time per GiB doubles in the slow rounds). The target is judged on side-by-side
-  # rounds instead: a fresh mount's cold read, then curl's GET of the same file, each after drop_caches.
-  log "scaidrive: $READ_ROUNDS side-by-side rounds: cold read through a fresh mount, then curl's GET"
-  local mounts="" curls="" r mount_median curl_median note
+  # next (the server's system time per GiB doubles in the slow rounds; lib.sh's drop_caches_fresh says why). The
+  # target is judged on side-by-side rounds instead: a fresh mount's cold read, then curl's GET of the same file,
+  # then the same dd through nullfs (scripts/bench/nullfs.c), a FUSE filesystem in C that answers every read from one
+  # static buffer: FUSE's own ceiling on this machine, for scale. Each read starts from drop_caches_fresh.
+  local nullfs="$RUN/nullfs" null_mp="$RUN/null-mnt" nulls="" null_pid
+  # shellcheck disable=SC2046 # pkg-config's flags are words
+  if ! gcc -O2 -o "$nullfs" "$LIB/nullfs.c" $(pkg-config --cflags --libs fuse3) 2>>"$RUN/tool.log"; then
+    nullfs=""
+    note "nullfs could not be built (gcc, libfuse3-dev): no FUSE-ceiling row"
+  fi
+  mkdir -p "$null_mp"
+  log "scaidrive: $READ_ROUNDS side-by-side rounds: cold read through a fresh mount, curl's GET${nullfs:+, the null FUSE filesystem}"
+  local mounts="" curls="" r mount_median curl_median null_median note
   for r in $(seq "$READ_ROUNDS"); do
     scaidrive_mount "$SD_MP" "$RUN/sd-cache-r$r"
-    drop_caches
+    drop_caches_fresh
     t0=$(now); dd if="$SD_MP/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
     scaidrive_unmount "$SD_MP"
     cp "$RUN/sd-cache-r$r/logs/scaidrivefs.log" "$RUN/sd-round-$r.log" 2>/dev/null || true # kept with BENCH_KEEP=1
     rm -rf "$RUN/sd-cache-r$r"
     mounts="$mounts $(mbps "$SIZE" "$t0" "$t1")"
-    drop_caches
+    drop_caches_fresh
     read -r code down _ secs < <(curl_time -H @"$RUN/auth.hdr" "${SD_URL%/}/api/v1/files/$id/content")
     [ "$code" = 200 ] && [ "$down" -eq "$SIZE" ] || { log "scaidrive: curl GET answered $code with $down bytes"; return 1; }
     curls="$curls $(mb_per_s "$down" "$secs")"
+    [ -n "$nullfs" ] || continue
+    "$nullfs" "$SIZE" "$null_mp" 2>>"$RUN/tool.log" &
+    null_pid=$!
+    register_pid nullfs "$null_pid"
+    register_mount nullfs "$null_mp"
+    for _ in $(seq 100); do is_mounted "$null_mp" && break; sleep 0.05; done
+    is_mounted "$null_mp" || { log "nullfs did not mount"; return 1; }
+    drop_caches_fresh
+    t0=$(now); dd if="$null_mp/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
+    fusermount3 -u "$null_mp"
+    unregister_mount "$null_mp"
+    wait_pid_exit "$null_pid" 30 || { log "nullfs did not exit"; return 1; }
+    nulls="$nulls $(mbps "$SIZE" "$t0" "$t1")"
   done
   read -r mount_median curl_median note < <("$PY" "$LIB/benchlib.py" paired-medians "$mounts" "$curls")
   record scaidrive read_cold_rounds "$mount_median" MB/s "$note"
   record scaidrive_raw read_cold_rounds "$curl_median" MB/s
+  if [ -n "$nullfs" ]; then
+    read -r null_median curl_median note < <("$PY" "$LIB/benchlib.py" paired-medians "$nulls" "$curls")
+    record scaidrive read_ceiling_rounds "$null_median" MB/s "${note/mount vs curl/nullfs vs curl}"
+    record scaidrive_raw read_ceiling_rounds "$curl_median" MB/s
+  fi
   cat "$SRC/up.bin" >/dev/null
   read -r code _ up secs < <(curl_time -H @"$RUN/auth.hdr" -F "share_id=$SD_SHARE" -F "name=raw-up.bin" \
     -F "file=@$SRC/up.bin;type=application/octet-stream" "${SD_URL%/}/api/v1/files")

@@ -1,7 +1,8 @@
-using System.Buffers;
+using System.IO.Pipelines;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
+using Microsoft.Win32.SafeHandles;
 using ScaiDrive.Server.Domain;
 using ScaiDrive.Server.Infrastructure;
 using ScaiDrive.Server.Storage;
@@ -11,8 +12,8 @@ namespace ScaiDrive.Server.Endpoints;
 /// <summary>
 /// Streams a blob as a download (§7.3, §21.5): single ranges only (<c>bytes=a-b</c>, <c>a-</c>, <c>-n</c>) → 206 with
 /// <c>Content-Range</c>; unsatisfiable → 416 with <c>Content-Range: bytes */size</c>; a multi-range header is ignored
-/// (200, whole file). <c>ETag</c> is the quoted SHA-256. The file is read with a pooled 1 MiB buffer straight into
-/// the response, so memory stays flat whatever the file size.
+/// (200, whole file). <c>ETag</c> is the quoted SHA-256. The file is read in pieces of up to 1 MiB straight into the
+/// response pipe's memory, so memory stays flat whatever the file size.
 /// </summary>
 internal static class ContentResponder
 {
@@ -67,27 +68,31 @@ internal static class ContentResponder
             return;
         }
 
-        await using FileStream file = BlobStore.OpenRead(content.BlobPath);
-        file.Position = start;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BlobStore.CopyBufferSize);
-        try
+        // The blob is read straight into the response pipe's memory: one copy fewer than reading into a buffer and
+        // writing that, which the pipe would copy again. The reads are plain preads on this thread (Linux has no
+        // asynchronous file reads; FileStream's would be the same pread on another pool thread, one hop more).
+        using SafeFileHandle file = BlobStore.OpenReadHandle(content.BlobPath);
+        PipeWriter body = response.BodyWriter;
+        long offset = start;
+        long left = length;
+        while (left > 0)
         {
-            long left = length;
-            while (left > 0)
+            Memory<byte> memory = body.GetMemory((int)Math.Min(left, BlobStore.CopyBufferSize));
+            int want = (int)Math.Min(left, memory.Length);
+            int read = RandomAccess.Read(file, memory.Span[..want], offset);
+            if (read == 0)
             {
-                int read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(left, BlobStore.CopyBufferSize)), context.RequestAborted);
-                if (read == 0)
-                {
-                    throw new IOException($"Blob {content.Checksum} is shorter than recorded");
-                }
-
-                await response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                left -= read;
+                throw new IOException($"Blob {content.Checksum} is shorter than recorded");
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+
+            body.Advance(read);
+            offset += read;
+            left -= read;
+            FlushResult flushed = await body.FlushAsync(context.RequestAborted);
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                return; // the client went away
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace ScaiDrive.Server.Storage;
 
@@ -85,6 +86,10 @@ internal sealed class BlobStore
             File.Delete(path);
         }
     }
+
+    /// <summary>A handle for positional reads (<see cref="RandomAccess"/>), hinted sequential like <see cref="OpenRead"/>.</summary>
+    public static SafeFileHandle OpenReadHandle(string path) =>
+        File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
 
     public static FileStream OpenRead(string path) =>
         new(path, new FileStreamOptions

@@ -70,6 +70,54 @@ public sealed class StreamedReadMountTests
         }
     }
 
+    /// <summary>
+    /// Without the option a read streams from 64 MiB on (the default); with 'off' it never streams. Both read every byte
+    /// right.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("off")]
+    public async Task TheDefaultStreamsPast64MiBAndOffNeverStreams(string? option)
+    {
+        const int DefaultFrom = 64 * 1024 * 1024;
+        // Room past the threshold for block read-ahead's last requests (up to 2 × 32 MiB in flight) and a stream after.
+        const int BigSize = DefaultFrom + (96 * 1024 * 1024) + 777;
+        await using LocalServer server = await LocalServer.StartAsync();
+        using var client = server.CreateOwnerClient();
+        byte[] content = RandomNumberGenerator.GetBytes(BigSize);
+        await client.UploadResumableAsync(
+            new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "big.bin", content.Length),
+            new MemoryUploadSource(content));
+        string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
+        string expected = Path.Combine(cache, "..", Path.GetFileName(cache) + ".expected");
+        await File.WriteAllBytesAsync(expected, content);
+        try
+        {
+            await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
+            {
+                Share = server.DefaultShareId,
+                CacheDirectory = cache,
+                ExtraArguments = option is null ? [] : ["--streamed-reads-from", option],
+            });
+            (await ProcessRunner.RunAsync("cmp", [expected, Path.Combine(drive.MountPoint, "big.bin")])).EnsureSuccess("cmp of the file read through the mount");
+
+            long streamed = await StreamedBytesAsync(drive);
+            if (option is null)
+            {
+                Assert.InRange(streamed, 1, BigSize - DefaultFrom);
+            }
+            else
+            {
+                Assert.Equal(0, streamed);
+            }
+        }
+        finally
+        {
+            File.Delete(expected);
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
     private static async Task<long> StreamedBytesAsync(MountedDrive drive)
     {
         ProcessResult status = await MountedDrive.CliAsync("status", drive.MountPoint, "--json");

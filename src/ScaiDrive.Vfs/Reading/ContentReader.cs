@@ -67,12 +67,12 @@ namespace ScaiDrive.Vfs.Reading;
 // free; a demand fetch may evict any unpinned block, read-ahead included, and waits for a buffer only when
 // every block is pinned. Release(state) cancels the handle's read-ahead.
 //
-// ## Streamed runs (StreamedReadsFromBytes, off unless the adapter asks)
+// ## Streamed runs (StreamedReadsFromBytes; off unless the adapter sets it)
 //
 // Block read-ahead costs the daemon a thread-pool hop and an epoll wake-up every few hundred kilobytes, and the bytes
 // pass through user space twice (socket → block, block → kernel). Once a run's read-ahead reaches
-// StreamedReadsFromBytes (opt-in for the FUSE adapter, `--streamed-reads-from`; 64 MiB is where the disk tier stops
-// keeping a run anyway), the run continues from there as one open stream to the end of the file
+// StreamedReadsFromBytes (the FUSE mount sets it from `--streamed-reads-from`, 64M by default; 64 MiB is where the
+// disk tier stops keeping a run anyway), the run continues from there as one open stream to the end of the file
 // (IContentSource.TryOpenDirect; the API client's DirectContentStream, plain HTTP only), and block read-ahead stops
 // for that run: the TCP window is its read-ahead.
 // TryReadStreamed then answers reads at or past the stream's start on the caller's thread, in file order, one at a

@@ -114,7 +114,7 @@ internal static class MountCommand
 
         public Option<string?> StreamedReadsFrom { get; } = new("--streamed-reads-from")
         {
-            Description = "Opt-in: a sequential read that gets this far into a file, e.g. 64M, continues as one HTTP stream spliced into the kernel (Linux, plain-HTTP servers); 'off' (the default) keeps block read-ahead.",
+            Description = "A sequential read that gets this far into a file continues as one HTTP stream spliced into the kernel (Linux, plain-HTTP servers; default 64M); 'off' keeps block read-ahead for the whole file.",
         };
 
         public Option<bool> AllowOther { get; } = new("--allow-other") { Description = "Let other users see the mount (needs user_allow_other in /etc/fuse.conf unless root)." };
@@ -182,7 +182,7 @@ internal static class MountCommand
                 readAheadStreams = streams;
             }
 
-            long? streamedReadsFrom = null;
+            long? streamedReadsFrom = MountSettings.DefaultStreamedReadsFrom;
             if (parse.GetValue(StreamedReadsFrom) is { } streamText)
             {
                 if (string.Equals(streamText, "off", StringComparison.OrdinalIgnoreCase))

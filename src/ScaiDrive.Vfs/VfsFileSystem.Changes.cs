@@ -290,38 +290,7 @@ public sealed partial class VfsFileSystem : IChangeSink
             outcome = ChangeOutcome.Applied;
         }
 
-        bool placed = !node.Detached && node.Parent == parent && node.Name == name;
-        if (placed || (parent is null && node.Detached) || (node.Detached && node.Unlinked))
-        {
-            // Where the change says (our own rename coming back); or out of sight; or unlinked here, which the
-            // server learns (or learnt) through our own delete.
-            return outcome;
-        }
-
-        if (MatchOwnChangeUnsynchronized(node, deleted: false, parent, name) is { } own)
-        {
-            // Our own rename or move, its answer not applied yet: the content part above still counts.
-            return own == ChangeOutcome.Ignored ? outcome : own;
-        }
-
-        if (window.IsLocal(node.PlacedEpoch))
-        {
-            return DeferUnsynchronized(node, parent, name);
-        }
-
-        if (parent is null || name is null)
-        {
-            // Moved into a folder we do not hold (or out of what this mount shows).
-            return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : outcome;
-        }
-
-        if (parent.Children!.TryGetValue(name, out Node? taken) && taken != node)
-        {
-            return DeferUnsynchronized(node, parent, name);
-        }
-
-        PlaceRemotelyUnsynchronized(node, parent, name);
-        return ChangeOutcome.Applied;
+        return ApplyPlaceUnsynchronized(change, node, parent, name, window, outcome);
     }
 
     /// <summary>Applies the latest change of one folder.</summary>
@@ -378,14 +347,29 @@ public sealed partial class VfsFileSystem : IChangeSink
             return ChangeOutcome.Applied;
         }
 
-        if ((!node.Detached && node.Parent == parent && node.Name == name) || (parent is null && node.Detached))
+        return ApplyPlaceUnsynchronized(change, node, parent, name, window, ChangeOutcome.Ignored);
+    }
+
+    /// <summary>
+    /// The place part of a change to a node this mount knows: puts it where the change says (<paramref name="parent"/>
+    /// null: out of what this mount shows), unless this mount moved it meanwhile or the name is taken here.
+    /// <paramref name="soFar"/> is what the rest of the change did (a file's new content), the outcome when this part
+    /// changes nothing.
+    /// </summary>
+    private ChangeOutcome ApplyPlaceUnsynchronized(ChangeEntry change, Node node, Node? parent, string? name, EpochWindow window, ChangeOutcome soFar)
+    {
+        bool placed = !node.Detached && node.Parent == parent && node.Name == name;
+        if (placed || (parent is null && node.Detached) || (node.Detached && node.Unlinked))
         {
-            return ChangeOutcome.Ignored;
+            // Where the change says (our own rename coming back); or out of sight; or a file unlinked here, which the
+            // server learns (or learnt) through our own delete.
+            return soFar;
         }
 
         if (MatchOwnChangeUnsynchronized(node, deleted: false, parent, name) is { } own)
         {
-            return own;
+            // Our own rename or move, its answer not applied yet (a file's content part still counts).
+            return own == ChangeOutcome.Ignored ? soFar : own;
         }
 
         if (window.IsLocal(node.PlacedEpoch))
@@ -395,10 +379,11 @@ public sealed partial class VfsFileSystem : IChangeSink
 
         if (parent is null || name is null)
         {
-            return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : ChangeOutcome.Ignored;
+            // Moved into a folder we do not hold (or out of what this mount shows).
+            return RemoveRemotelyUnsynchronized(node) ? ChangeOutcome.Applied : soFar;
         }
 
-        if (IsUnderUnsynchronized(parent, node))
+        if (node.Type == NodeType.Folder && IsUnderUnsynchronized(parent, node))
         {
             // Into its own subtree: impossible on the server, so our tree is behind; read the listings again.
             return DeferUnsynchronized(node, parent, name);
@@ -409,9 +394,13 @@ public sealed partial class VfsFileSystem : IChangeSink
             return DeferUnsynchronized(node, parent, name);
         }
 
-        // The node moves with its children: the subtree follows without touching each descendant.
+        // A folder moves with its children: the subtree follows without touching each descendant.
         PlaceRemotelyUnsynchronized(node, parent, name);
-        node.ModifiedAt = change.ChangedAt;
+        if (node.Type == NodeType.Folder)
+        {
+            node.ModifiedAt = change.ChangedAt;
+        }
+
         return ChangeOutcome.Applied;
     }
 

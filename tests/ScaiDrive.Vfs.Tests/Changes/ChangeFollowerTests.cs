@@ -172,6 +172,34 @@ public sealed class ChangeFollowerTests
     }
 
     [Fact]
+    public async Task AFolderMovedUnderItsFormerChildInOneBatchIsDeferredNotLooped()
+    {
+        (VfsHarness h, RecordingNotifier _) = await StartAsync(socket: false);
+        await using VfsHarness __ = h;
+        var probe = new ChangeFollowerProbe(h.Fs);
+        ScaiDriveClient colleague = h.OtherClient();
+        FolderItem outer = await colleague.CreateFolderAsync(h.ShareId, null, "outer");
+        FolderItem inner = await colleague.CreateFolderAsync(h.ShareId, outer.Id, "inner");
+        await colleague.UploadSmallFileAsync(h.ShareId, inner.Id, "f.txt", Bytes("deep"));
+        await probe.PullNowAsync();
+        Assert.Equal(Bytes("deep"), await h.Fs.ReadFileAsync("outer/inner/f.txt"));
+
+        // One batch: inner out to the root, outer into inner, inner renamed. Only each folder's last change is
+        // applied, in feed order, so outer's move comes first, while inner is still under outer here: placing it
+        // would make outer its own ancestor. It is deferred (its listings read again) instead.
+        long deferred = h.Fs.ChangesDeferred;
+        await colleague.MoveFolderAsync(inner.Id, null, h.ShareId);
+        await colleague.MoveFolderAsync(outer.Id, inner.Id, null);
+        await colleague.RenameFolderAsync(inner.Id, "inner2");
+        await probe.PullNowAsync();
+
+        Assert.True(h.Fs.ChangesDeferred > deferred, "the move into its own subtree was not deferred");
+        await WaitUntilAsync(async () => await ExistsAsync(h.Fs, "inner2/outer") && !await ExistsAsync(h.Fs, "outer"), "the tree as the server has it");
+        Assert.Equal(Bytes("deep"), await h.Fs.ReadFileAsync("inner2/f.txt"));
+        Assert.Empty(await h.Fs.ReadDirectoryAsync(await h.Fs.InodeOfAsync("inner2/outer")));
+    }
+
+    [Fact]
     public async Task OwnChangesComingBackCostNothing()
     {
         (VfsHarness h, RecordingNotifier kernel) = await StartAsync();

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using ScaiDrive.Client;
 using ScaiDrive.TestSupport;
 using Xunit;
 
@@ -16,41 +14,27 @@ public sealed class DirectIoMountTests
     public async Task ReadsBypassThePageCacheButProgramsStillRun()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = server.CreateOwnerClient();
-        byte[] content = RandomNumberGenerator.GetBytes((12 * 1024 * 1024) + 12345);
-        await client.UploadResumableAsync(
-            new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "movie.bin", content.Length),
-            new MemoryUploadSource(content));
-        string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
-        string expected = Path.Combine(cache, "..", Path.GetFileName(cache) + ".expected");
-        await File.WriteAllBytesAsync(expected, content);
-        try
+        using UploadedFile file = await UploadedFile.UploadAsync(server, "movie.bin", (12 * 1024 * 1024) + 12345);
+        string expected = file.ExpectedPath;
+        await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
         {
-            await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
-            {
-                Share = server.DefaultShareId,
-                CacheDirectory = cache,
-                ExtraArguments = ["--direct-io"],
-            });
-            string movie = Path.Combine(drive.MountPoint, "movie.bin");
-            (await ProcessRunner.RunAsync("cmp", [expected, movie])).EnsureSuccess("cmp of the file read through the mount");
-            (await ProcessRunner.BashAsync($"dd if='{movie}' bs=4k skip=777 count=3 status=none | cmp - <(dd if='{expected}' bs=4k skip=777 count=3 status=none)", drive.MountPoint))
-                .EnsureSuccess("a small read in the middle");
+            Share = server.DefaultShareId,
+            CacheDirectory = file.CacheDirectory,
+            ExtraArguments = ["--direct-io"],
+        });
+        string movie = Path.Combine(drive.MountPoint, "movie.bin");
+        (await ProcessRunner.RunAsync("cmp", [expected, movie])).EnsureSuccess("cmp of the file read through the mount");
+        (await ProcessRunner.BashAsync($"dd if='{movie}' bs=4k skip=777 count=3 status=none | cmp - <(dd if='{expected}' bs=4k skip=777 count=3 status=none)", drive.MountPoint))
+            .EnsureSuccess("a small read in the middle");
 
-            ProcessResult map = await ProcessRunner.RunAsync("python3", ["-c", $"import mmap; f = open('{movie}', 'rb'); mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)"]);
-            Assert.NotEqual(0, map.ExitCode);
-            Assert.Contains("No such device", map.StandardError);
-            (await ProcessRunner.RunAsync("python3", ["-c", $"import mmap, sys; f = open('{movie}', 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY); sys.exit(0 if m[-12345:] == open('{expected}', 'rb').read()[-12345:] else 1)"]))
-                .EnsureSuccess("a private memory map");
+        ProcessResult map = await ProcessRunner.RunAsync("python3", ["-c", $"import mmap; f = open('{movie}', 'rb'); mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)"]);
+        Assert.NotEqual(0, map.ExitCode);
+        Assert.Contains("No such device", map.StandardError);
+        (await ProcessRunner.RunAsync("python3", ["-c", $"import mmap, sys; f = open('{movie}', 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY); sys.exit(0 if m[-12345:] == open('{expected}', 'rb').read()[-12345:] else 1)"]))
+            .EnsureSuccess("a private memory map");
 
-            string program = Path.Combine(drive.MountPoint, "true-copy");
-            (await ProcessRunner.RunAsync("install", ["-m", "755", "/bin/true", program])).EnsureSuccess("install of a program into the mount");
-            (await ProcessRunner.RunAsync(program, [])).EnsureSuccess("a program started from the mount");
-        }
-        finally
-        {
-            File.Delete(expected);
-            Directory.Delete(cache, recursive: true);
-        }
+        string program = Path.Combine(drive.MountPoint, "true-copy");
+        (await ProcessRunner.RunAsync("install", ["-m", "755", "/bin/true", program])).EnsureSuccess("install of a program into the mount");
+        (await ProcessRunner.RunAsync(program, [])).EnsureSuccess("a program started from the mount");
     }
 }

@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
 using System.Text.Json;
-using ScaiDrive.Client;
 using ScaiDrive.TestSupport;
 using Xunit;
 
@@ -19,55 +17,41 @@ public sealed class StreamedReadMountTests
     public async Task LongReadsAreSplicedFromOneStreamAndSeeksStayCorrect()
     {
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = server.CreateOwnerClient();
-        byte[] content = RandomNumberGenerator.GetBytes(Size);
-        await client.UploadResumableAsync(
-            new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "movie.bin", content.Length),
-            new MemoryUploadSource(content));
-        string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
-        string expected = Path.Combine(cache, "..", Path.GetFileName(cache) + ".expected");
-        await File.WriteAllBytesAsync(expected, content);
-        try
+        using UploadedFile file = await UploadedFile.UploadAsync(server, "movie.bin", Size);
+        string expected = file.ExpectedPath;
+        await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
         {
-            await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
-            {
-                Share = server.DefaultShareId,
-                CacheDirectory = cache,
-                ExtraArguments = ["--streamed-reads-from", "4M"],
-            });
-            string movie = Path.Combine(drive.MountPoint, "movie.bin");
-            (await ProcessRunner.RunAsync("cmp", [expected, movie])).EnsureSuccess("cmp of the file read through the mount");
+            Share = server.DefaultShareId,
+            CacheDirectory = file.CacheDirectory,
+            ExtraArguments = ["--streamed-reads-from", "4M"],
+        });
+        string movie = Path.Combine(drive.MountPoint, "movie.bin");
+        (await ProcessRunner.RunAsync("cmp", [expected, movie])).EnsureSuccess("cmp of the file read through the mount");
 
-            string log = await File.ReadAllTextAsync(Path.Combine(cache, "logs", "scaidrivefs.log"));
-            Assert.Contains("Streamed reads are spliced into the kernel", log);
-            long streamed = await StreamedBytesAsync(drive);
-            Assert.True(streamed > 20L * 1024 * 1024, $"{streamed} bytes streamed of {Size}");
+        string log = await File.ReadAllTextAsync(Path.Combine(file.CacheDirectory, "logs", "scaidrivefs.log"));
+        Assert.Contains("Streamed reads are spliced into the kernel", log);
+        long streamed = await StreamedBytesAsync(drive);
+        Assert.True(streamed > 20L * 1024 * 1024, $"{streamed} bytes streamed of {Size}");
 
-            // Seeks across runs, with the page cache dropped so every read reaches the daemon.
-            await File.WriteAllTextAsync("/proc/sys/vm/drop_caches", "3");
-            string script = $$"""
-                import sys
-                f = open('{{movie}}', 'rb'); e = open('{{expected}}', 'rb')
-                def check(offset, length):
-                    f.seek(offset); e.seek(offset)
-                    got = f.read(length); want = e.read(length)
-                    if got != want:
-                        sys.exit(f'bytes differ at {offset}+{length}')
-                check(0, 8 << 20)
-                check(1 << 20, 20 << 20)
-                check(30 << 20, {{Size}})
-                check(12345, 3 << 20)
-                for i in range(40):
-                    check((i * 7919 * 4096) % {{Size}}, 200000)
-                """;
-            (await ProcessRunner.RunAsync("python3", ["-c", script])).EnsureSuccess("reads that seek across streamed runs");
-            Assert.True(await StreamedBytesAsync(drive) > streamed, "the re-reads streamed again");
-        }
-        finally
-        {
-            File.Delete(expected);
-            Directory.Delete(cache, recursive: true);
-        }
+        // Seeks across runs, with the page cache dropped so every read reaches the daemon.
+        await File.WriteAllTextAsync("/proc/sys/vm/drop_caches", "3");
+        string script = $$"""
+            import sys
+            f = open('{{movie}}', 'rb'); e = open('{{expected}}', 'rb')
+            def check(offset, length):
+                f.seek(offset); e.seek(offset)
+                got = f.read(length); want = e.read(length)
+                if got != want:
+                    sys.exit(f'bytes differ at {offset}+{length}')
+            check(0, 8 << 20)
+            check(1 << 20, 20 << 20)
+            check(30 << 20, {{Size}})
+            check(12345, 3 << 20)
+            for i in range(40):
+                check((i * 7919 * 4096) % {{Size}}, 200000)
+            """;
+        (await ProcessRunner.RunAsync("python3", ["-c", script])).EnsureSuccess("reads that seek across streamed runs");
+        Assert.True(await StreamedBytesAsync(drive) > streamed, "the re-reads streamed again");
     }
 
     /// <summary>
@@ -83,38 +67,23 @@ public sealed class StreamedReadMountTests
         // Room past the threshold for block read-ahead's last requests (up to 2 × 32 MiB in flight) and a stream after.
         const int BigSize = DefaultFrom + (96 * 1024 * 1024) + 777;
         await using LocalServer server = await LocalServer.StartAsync();
-        using var client = server.CreateOwnerClient();
-        byte[] content = RandomNumberGenerator.GetBytes(BigSize);
-        await client.UploadResumableAsync(
-            new CreateUploadSessionRequest(new ShareId(server.DefaultShareId), null, "big.bin", content.Length),
-            new MemoryUploadSource(content));
-        string cache = Directory.CreateTempSubdirectory("sdfs-cache-").FullName;
-        string expected = Path.Combine(cache, "..", Path.GetFileName(cache) + ".expected");
-        await File.WriteAllBytesAsync(expected, content);
-        try
+        using UploadedFile file = await UploadedFile.UploadAsync(server, "big.bin", BigSize);
+        await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
         {
-            await using MountedDrive drive = await MountedDrive.StartAsync(server, new MountedDriveOptions
-            {
-                Share = server.DefaultShareId,
-                CacheDirectory = cache,
-                ExtraArguments = option is null ? [] : ["--streamed-reads-from", option],
-            });
-            (await ProcessRunner.RunAsync("cmp", [expected, Path.Combine(drive.MountPoint, "big.bin")])).EnsureSuccess("cmp of the file read through the mount");
+            Share = server.DefaultShareId,
+            CacheDirectory = file.CacheDirectory,
+            ExtraArguments = option is null ? [] : ["--streamed-reads-from", option],
+        });
+        (await ProcessRunner.RunAsync("cmp", [file.ExpectedPath, Path.Combine(drive.MountPoint, "big.bin")])).EnsureSuccess("cmp of the file read through the mount");
 
-            long streamed = await StreamedBytesAsync(drive);
-            if (option is null)
-            {
-                Assert.InRange(streamed, 1, BigSize - DefaultFrom);
-            }
-            else
-            {
-                Assert.Equal(0, streamed);
-            }
-        }
-        finally
+        long streamed = await StreamedBytesAsync(drive);
+        if (option is null)
         {
-            File.Delete(expected);
-            Directory.Delete(cache, recursive: true);
+            Assert.InRange(streamed, 1, BigSize - DefaultFrom);
+        }
+        else
+        {
+            Assert.Equal(0, streamed);
         }
     }
 

@@ -89,8 +89,8 @@ drop_caches() {
   fi
 }
 
-# drop_caches_fresh: drop_caches, with that much memory freed just before, for the side-by-side read rounds.
-# Why: this machine is a VM whose freed memory is reported to its host (virtio-balloon free page reporting; see
+# drop_caches_fresh: drop_caches, right after reading 3 × the file's size of a scratch file, so that the drop frees
+# that much memory the next read can have; for the side-by-side read rounds. Why: this machine is a VM whose freed memory is reported to its host (virtio-balloon free page reporting; see
 # /sys/module/page_reporting) within seconds, and the first touch of a reported page costs about 1.2 s of system
 # time per GiB. A cold 1 GiB dd took 0.06 s of system time right after drop_caches, 0.42 s after a 6 s pause (424 MiB
 # reported meanwhile), 1.6 s after 10 s; and 0.08-0.10 s after the same 10 s when 3 GiB of another file was read and

@@ -186,10 +186,10 @@ workload_reads() {
   record "$sys" ls_warm "$(rate "$n" "$t0" "$t1")" entries/s
 
   log "$sys: sequential read of ${SIZE_MB} MiB (cold, then from the driver's cache)"
-  drop_caches
+  drop_caches_fresh
   t0=$(now); dd if="$mp/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
   record "$sys" read_cold "$(mbps "$SIZE" "$t0" "$t1")" MB/s
-  drop_caches
+  drop_caches_fresh
   t0=$(now); dd if="$mp/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
   record "$sys" read_cached "$(mbps "$SIZE" "$t0" "$t1")" MB/s
   [ "$(sha256sum "$mp/big.bin" | cut -d' ' -f1)" = "$BIG_SHA" ] || { log "$sys: big.bin read back with the wrong content"; return 1; }

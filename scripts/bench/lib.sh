@@ -56,14 +56,15 @@ durable_end() {
 # curl_time ARGS...: runs curl and prints "http_code bytes_down bytes_up seconds".
 curl_time() { curl -sS -o /dev/null -w '%{http_code} %{size_download} %{size_upload} %{time_total}\n' "$@"; }
 
-# raw_read_cold CURLARGS...: an untimed GET of the file, then the timed one (curl_time's output), each after
-# drop_caches. In side-by-side rounds (scripts/bench/read-ab.sh) the first full GET after the mount's reads cost the
+# raw_read_cold CURLARGS...: an untimed GET of the file after drop_caches, then the timed one (curl_time's output)
+# after drop_caches_fresh. In side-by-side rounds (scripts/bench/read-ab.sh) the first full GET after the mount's reads cost the
 # server about twice the system time of every later one (1.2-1.7 s against 0.6-0.8 s per GiB) and ran at 650-840
-# MB/s against 1.2-1.9 GB/s; the untimed GET keeps that one-off out of the figure the mount is compared with.
+# MB/s against 1.2-1.9 GB/s; the untimed GET keeps that one-off out of the figure the mount is compared with. (That
+# was measured before drop_caches_fresh existed, and was most likely the reported pages it describes.)
 raw_read_cold() {
   drop_caches
   curl -sS -o /dev/null "$@" || true
-  drop_caches
+  drop_caches_fresh
   curl_time "$@"
 }
 

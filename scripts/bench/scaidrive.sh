@@ -61,7 +61,7 @@ side_scaidrive() {
   # The opt-in that trades the page cache for one copy less (README: `--direct-io`).
   scaidrive_mount "$SD_MP" "$RUN/sd-cache2d" --direct-io
   log "scaidrive: sequential read of ${SIZE_MB} MiB with --direct-io (cold)"
-  drop_caches
+  drop_caches_fresh
   t0=$(now); dd if="$SD_MP/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
   record scaidrive read_cold_direct "$(mbps "$SIZE" "$t0" "$t1")" MB/s
   scaidrive_unmount "$SD_MP"
@@ -152,9 +152,9 @@ side_scaidrive() {
   log "scaidrive: client library (tools/ScaiDrive.Bench) against the same server"
   record scaidrive_raw client_download "$out" MB/s
   record scaidrive_raw client_download_stream "$out" MB/s
-  drop_caches
+  drop_caches_fresh
   tool_rate download --mode ranged --file-id "$id" --size "$SIZE" client_download
-  drop_caches
+  drop_caches_fresh
   tool_rate download --mode stream --file-id "$id" --size "$SIZE" client_download_stream
   record scaidrive_raw client_upload "$up" MB/s "curl -F: one multipart POST of the same size"
   tool_rate upload --size "$SIZE" client_upload

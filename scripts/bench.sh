@@ -131,7 +131,9 @@ BIG_SHA="$(sha256sum "$SRC/big.bin" | cut -d' ' -f1)"
 echo "big.bin $SIZE $BIG_SHA" >"$SRC/big.manifest"
 "$PY" "$LIB/benchlib.py" gen-small "$SRC" "$SMALL" 7
 tar -C "$SRC" -cf "$SRC/small.tar" small
-# The 2 GiB just generated are dirty pages: written back now, not during the first side's write workload.
+make_fill # drop_caches_fresh's scratch file, made here rather than next to the first timed read
+# The 2 GiB just generated (and the scratch file) are dirty pages: written back now, not during the first side's
+# write workload.
 sync
 "$PY" "$LIB/benchlib.py" rss-sample "$RUN/pids" "$RUN/rss.json" &
 sampler_pid=$!

@@ -100,10 +100,15 @@ drop_caches() {
 # file (room for the server's page cache plus the mount's), drop it with the rest, and the timed read gets unreported
 # pages, as it would on a machine without a host in the way.
 drop_caches_fresh() {
-  local fill="$RUN/fill.bin" mb=$((SIZE_MB * 3))
-  [ -f "$fill" ] || head -c $((mb * 1024 * 1024)) /dev/zero >"$fill"
-  cat "$fill" >/dev/null
+  make_fill
+  cat "$RUN/fill.bin" >/dev/null
   drop_caches
+}
+
+# make_fill: drop_caches_fresh's scratch file, unless it exists. Writing 3 GiB (and the host flushing them) right
+# before a timed read would slow that read: bench.sh makes it before any workload.
+make_fill() {
+  [ -f "$RUN/fill.bin" ] || head -c $((SIZE_MB * 3 * 1024 * 1024)) /dev/zero >"$RUN/fill.bin"
 }
 
 # Reads the server-side files under DIR once, untimed, then drops the page cache. On this machine the first read

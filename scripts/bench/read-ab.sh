@@ -64,6 +64,7 @@ if [ "$WARM_MB" -gt 0 ]; then upload warm.bin "$WARM_MB"; fi
 id=$($PY "$LIB/benchlib.py" sd-find "$url" "$tokfile" "$share" /big.bin | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 settle_server_files "$RUN/data/blobs"
 mkdir -p "$MP"
+make_fill # drop_caches_fresh's scratch file, made before the rounds
 # The server's first full GET costs it far more than later ones (bench.sh's raw_read_cold): make it here, untimed.
 curl -sS -o /dev/null -H @"$RUN/auth.hdr" "$url/api/v1/files/$id/content"
 read -r -a daemons <<<"${DAEMONS:-$CLI_DLL}"
